@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds leapfrog, and runs the whole test suite through CTest.
+# Usage: scripts/test.sh [extra ctest args]   (BUILD_DIR=build by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+
+need_pkgs=()
+for p in cmake g++ libgtest-dev libbenchmark-dev nlohmann-json3-dev libcpp-httplib-dev libcli11-dev python3 python3-pip; do
+  dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
+done
+if ((${#need_pkgs[@]})); then
+  echo "installing: ${need_pkgs[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq && $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}"
+fi
+python3 -m pip install -q -r scripts/requirements-test.txt 2>/dev/null ||
+  python3 -m pip install -q --break-system-packages -r scripts/requirements-test.txt
+
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)"
+cd "$BUILD_DIR"
+ctest --output-on-failure -j"$(nproc)" "$@"

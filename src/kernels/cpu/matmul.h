@@ -1,0 +1,35 @@
+// Matrix products of a weight matrix with a small batch of activation rows — the work of every
+// projection in the model. The weight is read once for all rows of the batch, so a forward of
+// 1+k verify tokens costs little more than one token.
+#pragma once
+#include <cstdint>
+
+#include "core/dtype.h"
+#include "core/thread-pool.h"
+
+namespace lf {
+
+// A weight matrix as stored in GGUF: n_out rows, each of n_in elements of `type`
+// (GGUF ne = {n_in, n_out}); row o starts at data + o * row_bytes(type, n_in).
+struct weight_view {
+    dtype type = dtype::f32;
+    const void* data = nullptr;
+    int64_t n_in = 0;
+    int64_t n_out = 0;
+};
+
+// y[r, o] = sum_i W[o, i] * x[r, i] for r < n_rows.
+//   x: f32 [n_rows, n_in] (row-major, row stride n_in)
+//   y: f32 [n_rows, n_out] (row stride n_out)
+// f32/f16/bf16 weights multiply f32 activations in f32. q8_0/q4_0 weights multiply activations
+// quantized on the fly to q8_0 blocks (as ggml does), with exact integer block sums.
+// Work is split over the pool by blocks of output rows. No allocation per call after warm-up.
+void matmul(const weight_view& w, const float* x, int64_t n_rows, float* y, thread_pool& pool);
+
+// Single-threaded reference of the same product (scalar code only): the oracle for tests.
+void matmul_reference(const weight_view& w, const float* x, int64_t n_rows, float* y);
+
+// Which SIMD level the kernels run with on this CPU: "avx512", "avx2", "neon" or "scalar".
+const char* kernel_isa();
+
+}  // namespace lf
