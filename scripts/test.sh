@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 
 need_pkgs=()
-for p in cmake g++ libgtest-dev libbenchmark-dev nlohmann-json3-dev libcpp-httplib-dev libcli11-dev python3 python3-pip; do
+for p in cmake g++ libgtest-dev libbenchmark-dev nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libfmt-dev python3 python3-pip; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if ((${#need_pkgs[@]})); then

@@ -3,9 +3,10 @@
 #pragma once
 #include <cstdio>
 #include <cstdlib>
-#include <format>
 #include <stdexcept>
 #include <string>
+
+#include <fmt/format.h>
 
 namespace lf {
 
@@ -13,9 +14,10 @@ struct error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// Throws lf::error with a {fmt}-formatted message ("{}" placeholders).
 template <typename... Args>
-[[noreturn]] inline void fail(std::format_string<Args...> fmt, Args&&... args) {
-    throw error(std::format(fmt, std::forward<Args>(args)...));
+[[noreturn]] inline void fail(fmt::format_string<Args...> format, Args&&... args) {
+    throw error(fmt::format(format, std::forward<Args>(args)...));
 }
 
 [[noreturn]] inline void abort_at(const char* file, int line, const char* what) {
