@@ -29,6 +29,13 @@ float fp16_to_fp32(uint16_t h);
 uint16_t fp32_to_bf16(float f);
 float bf16_to_fp32(uint16_t h);
 
+// The block quantizers behind quantize_row (ggml's *_ref rounding), and their inverses.
+// n is a multiple of 32.
+void quantize_row_q8_0_ref(const float* x, block_q8_0* y, int64_t n);
+void quantize_row_q4_0_ref(const float* x, block_q4_0* y, int64_t n);
+void dequantize_row_q8_0(const block_q8_0* x, float* y, int64_t n);
+void dequantize_row_q4_0(const block_q4_0* x, float* y, int64_t n);
+
 // Converts n floats to `type` (any dtype; f32 copies). n must be a multiple of the block size.
 void quantize_row(dtype type, const float* src, void* dst, int64_t n);
 // Converts n elements of `type` back to floats.
