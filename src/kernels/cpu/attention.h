@@ -1,0 +1,21 @@
+// Attention of one query head over cached keys, with online softmax so the score matrix is
+// never materialised. Scale is 1.0 (Gemma 4 normalises Q and K instead).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace lf {
+
+// A run of consecutive positions stored at a fixed stride (a sliding ring wraps at most once,
+// so any window is one or two spans).
+struct kv_span {
+    const float* k = nullptr;  // f32: key of the first position, this kv head [head_dim]
+    const float* v = nullptr;  // f32: value of the first position [head_dim]
+    int n = 0;                 // positions in the span
+    size_t stride = 0;         // floats between consecutive positions
+};
+
+// out = softmax_j(q · k_j) v_j over every position of the spans. q, out: f32 [head_dim].
+void attend_one_head(const float* q, const kv_span* spans, int n_spans, int head_dim, float* out);
+
+}  // namespace lf

@@ -1,0 +1,51 @@
+// Small helpers shared by the subcommands: token list parsing and CLI11 error handling.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace lf::tools {
+
+// "2,17,300" -> {2, 17, 300}; throws lf::error on anything else.
+inline std::vector<int32_t> parse_token_list(const std::string& s) {
+    std::vector<int32_t> out;
+    size_t i = 0;
+    while (i < s.size()) {
+        size_t j = s.find(',', i);
+        if (j == std::string::npos) j = s.size();
+        std::string item = s.substr(i, j - i);
+        while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+        while (!item.empty() && item.back() == ' ') item.pop_back();
+        if (item.empty()) fail("empty entry in token list '{}'", s);
+        size_t used = 0;
+        long long v = 0;
+        try {
+            v = std::stoll(item, &used);
+        } catch (...) {
+            fail("'{}' in the token list is not an integer", item);
+        }
+        if (used != item.size() || v < 0 || v > INT32_MAX) fail("'{}' in the token list is not a valid token id", item);
+        out.push_back(static_cast<int32_t>(v));
+        i = j + 1;
+    }
+    if (out.empty()) fail("the token list is empty");
+    return out;
+}
+
+// Parses argv with CLI11; returns -1 to continue, otherwise the exit code (help printed or error).
+inline int parse_cli(CLI::App& app, int argc, char** argv) {
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "%s: error: %s\n", app.get_name().c_str(), e.what());
+        return 2;
+    }
+    return -1;
+}
+
+}  // namespace lf::tools
