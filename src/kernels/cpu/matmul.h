@@ -32,4 +32,17 @@ void matmul_reference(const weight_view& w, const float* x, int64_t n_rows, floa
 // Which SIMD level the kernels run with on this CPU: "avx512", "avx2", "neon" or "scalar".
 const char* kernel_isa();
 
+// SIMD levels. avx2 means AVX2+FMA+F16C; avx512 means F+BW+VL+DQ with VNNI (a CPU with AVX-512
+// but no VNNI runs avx2); neon means AArch64 with the dot-product extension.
+// The level is the best this build and CPU support, lowered by the environment variable
+// LEAPFROG_ISA=scalar|avx2|avx512|neon (read once; a level the CPU lacks is not used).
+enum class cpu_isa { scalar, avx2, avx512, neon };
+cpu_isa active_isa();
+bool isa_supported(cpu_isa isa);
+const char* isa_name(cpu_isa isa);
+
+// matmul with a given level (for tests and benchmarks); isa must be supported.
+void matmul_isa(cpu_isa isa, const weight_view& w, const float* x, int64_t n_rows, float* y,
+                thread_pool& pool);
+
 }  // namespace lf

@@ -1,0 +1,309 @@
+// matmul driver and the scalar reference kernels.
+// The driver picks a SIMD level once (CPU features, lowered by LEAPFROG_ISA), quantizes the
+// activation rows once per call into a per-calling-thread scratch buffer that only ever grows
+// (no allocation per call after warm-up), and splits the output rows into tasks of 16-64 rows
+// over the pool. The scalar kernels are the oracle: matmul_reference runs them on one thread, and
+// the "scalar" level runs exactly the same code threaded, so both give identical bits.
+#include "kernels/cpu/matmul.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/cpu/matmul-impl.h"
+#include "quant/quant.h"
+
+#if defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
+
+namespace lf {
+namespace cpu {
+namespace {
+
+// ---- scalar reference -------------------------------------------------------------------------
+
+// Sequential f32 sums, as the plainest statement of the product.
+float dot_f32(const float* w, const float* x, int64_t n) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; ++i) sum += w[i] * x[i];
+    return sum;
+}
+
+float dot_f16(const uint16_t* w, const float* x, int64_t n) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; ++i) sum += fp16_to_fp32(w[i]) * x[i];
+    return sum;
+}
+
+float dot_bf16(const uint16_t* w, const float* x, int64_t n) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; ++i) sum += bf16_to_fp32(w[i]) * x[i];
+    return sum;
+}
+
+// ggml's vec_dot_q8_0_q8_0 / vec_dot_q4_0_q8_0 (generic): an exact integer sum per block, scaled
+// by both block scales and summed in f32.
+float dot_q8_0(const block_q8_0* w, const block_q8_0* x, int64_t nb) {
+    float sum = 0.0f;
+    for (int64_t ib = 0; ib < nb; ++ib) {
+        int sumi = 0;
+        for (int j = 0; j < qk8_0; ++j) sumi += static_cast<int>(w[ib].qs[j]) * x[ib].qs[j];
+        sum += static_cast<float>(sumi) * fp16_to_fp32(w[ib].d) * fp16_to_fp32(x[ib].d);
+    }
+    return sum;
+}
+
+float dot_q4_0(const block_q4_0* w, const block_q8_0* x, int64_t nb) {
+    float sum = 0.0f;
+    for (int64_t ib = 0; ib < nb; ++ib) {
+        int sumi0 = 0, sumi1 = 0;
+        for (int j = 0; j < qk4_0 / 2; ++j) {
+            const int v0 = (w[ib].qs[j] & 0x0f) - 8;
+            const int v1 = (w[ib].qs[j] >> 4) - 8;
+            sumi0 += v0 * x[ib].qs[j];
+            sumi1 += v1 * x[ib].qs[j + qk4_0 / 2];
+        }
+        sum += static_cast<float>(sumi0 + sumi1) * fp16_to_fp32(w[ib].d) * fp16_to_fp32(x[ib].d);
+    }
+    return sum;
+}
+
+// Scalar activation layout: block_q8_0 [n_rows, n_in / 32], exactly ggml's.
+size_t scalar_act_bytes(int64_t n_rows, int64_t n_in) {
+    return static_cast<size_t>(n_rows) * static_cast<size_t>(n_in / qk8_0) * sizeof(block_q8_0);
+}
+
+void scalar_quantize_act(const float* x, int64_t n_rows, int64_t n_in, int64_t row0, int64_t row1,
+                         void* xq) {
+    auto* out = static_cast<block_q8_0*>(xq);
+    for (int64_t r = row0; r < row1; ++r) quantize_row_q8_0_ref(x + r * n_in, out + r * (n_in / qk8_0), n_in);
+}
+
+void scalar_act_to_q8_0(const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
+    const auto* in = static_cast<const block_q8_0*>(xq);
+    std::memcpy(out, in + r * (n_in / qk8_0), static_cast<size_t>(n_in / qk8_0) * sizeof(block_q8_0));
+}
+
+float scalar_dot(const matmul_job& job, int64_t o, int64_t r) {
+    const weight_view& w = job.w;
+    const auto* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * row_bytes(w.type, w.n_in);
+    const float* xr = job.x + r * w.n_in;
+    const int64_t nb = w.n_in / qk8_0;
+    switch (w.type) {
+        case dtype::f32: return dot_f32(reinterpret_cast<const float*>(wrow), xr, w.n_in);
+        case dtype::f16: return dot_f16(reinterpret_cast<const uint16_t*>(wrow), xr, w.n_in);
+        case dtype::bf16: return dot_bf16(reinterpret_cast<const uint16_t*>(wrow), xr, w.n_in);
+        case dtype::q8_0:
+            return dot_q8_0(reinterpret_cast<const block_q8_0*>(wrow), static_cast<const block_q8_0*>(job.xq) + r * nb, nb);
+        case dtype::q4_0:
+            return dot_q4_0(reinterpret_cast<const block_q4_0*>(wrow), static_cast<const block_q8_0*>(job.xq) + r * nb, nb);
+    }
+    abort_at(__FILE__, __LINE__, "matmul: unknown weight type");
+}
+
+void scalar_dot_rows(const matmul_job& job, int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o)
+        for (int64_t r = 0; r < job.n_rows; ++r) job.y[r * job.w.n_out + o] = scalar_dot(job, o, r);
+}
+
+// ---- level selection --------------------------------------------------------------------------
+
+bool cpu_has(cpu_isa isa) {
+    switch (isa) {
+        case cpu_isa::scalar: return true;
+#if defined(__x86_64__)
+        case cpu_isa::avx2:
+            return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                   __builtin_cpu_supports("f16c");
+        case cpu_isa::avx512:
+            return cpu_has(cpu_isa::avx2) && __builtin_cpu_supports("avx512f") &&
+                   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                   __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
+#endif
+#if defined(__aarch64__) && defined(__linux__)
+        case cpu_isa::neon: return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#endif
+        default: return false;
+    }
+}
+
+cpu_isa best_isa() {
+    for (cpu_isa isa : {cpu_isa::avx512, cpu_isa::avx2, cpu_isa::neon})
+        if (isa_supported(isa)) return isa;
+    return cpu_isa::scalar;
+}
+
+cpu_isa choose_isa() {
+    const cpu_isa best = best_isa();
+    const char* env = std::getenv("LEAPFROG_ISA");
+    if (!env || !*env) return best;
+    const std::string_view want(env);
+    for (cpu_isa isa : {cpu_isa::scalar, cpu_isa::avx2, cpu_isa::avx512, cpu_isa::neon}) {
+        if (want != isa_name(isa)) continue;
+        if (isa_supported(isa)) return isa;
+        // Asked for more than the CPU has: the best level below it on the x86 ladder.
+        if (isa == cpu_isa::avx512 && isa_supported(cpu_isa::avx2)) return cpu_isa::avx2;
+        return isa == cpu_isa::scalar ? cpu_isa::scalar : best;
+    }
+    std::fprintf(stderr, "leapfrog: ignoring LEAPFROG_ISA=%s (expected scalar, avx2, avx512 or neon)\n", env);
+    return best;
+}
+
+// ---- scratch ----------------------------------------------------------------------------------
+
+// Quantized activations of the calling thread's current matmul. Grows to the largest call seen,
+// 64-byte aligned so SIMD loads of whole blocks never split more cache lines than needed.
+struct act_scratch {
+    std::unique_ptr<uint8_t[]> storage;
+    size_t capacity = 0;
+    void* data(size_t bytes) {
+        if (bytes + 64 > capacity) {
+            capacity = std::max(bytes + 64, capacity + capacity / 2);
+            storage.reset(new uint8_t[capacity]);
+        }
+        auto p = reinterpret_cast<uintptr_t>(storage.get());
+        return reinterpret_cast<void*>((p + 63) & ~uintptr_t{63});
+    }
+};
+
+void check_shapes(const weight_view& w, const float* x, int64_t n_rows, const float* y) {
+    LF_CHECK(w.n_in > 0 && w.n_out > 0 && n_rows >= 0);
+    LF_CHECK(w.data != nullptr && (n_rows == 0 || (x != nullptr && y != nullptr)));
+    LF_CHECK(w.n_in % traits(w.type).block_elems == 0);
+}
+
+bool is_block_type(dtype t) { return t == dtype::q8_0 || t == dtype::q4_0; }
+
+}  // namespace
+
+void dot_rows_blocked(const matmul_job& job, int64_t o0, int64_t o1, const rows_fn* fns, int max_rows) {
+    const weight_view& w = job.w;
+    const size_t wrow_bytes = row_bytes(w.type, w.n_in);
+    // 32 quantized rows (about 2 bytes per element) or 16 f32 rows per tile: at n_in = 4096 that
+    // is 128-256 KiB, next to at most 64 weight rows of the task.
+    const int64_t tile = is_block_type(w.type) ? 32 : 16;
+    float out[64];
+    LF_CHECK(max_rows <= 64);
+    for (int64_t t0 = 0; t0 < job.n_rows; t0 += tile) {
+        const int64_t t1 = std::min(job.n_rows, t0 + tile);
+        for (int64_t o = o0; o < o1; ++o) {
+            const auto* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * wrow_bytes;
+            for (int64_t r = t0; r < t1;) {
+                const int n = static_cast<int>(std::min<int64_t>(max_rows, t1 - r));
+                fns[n - 1](job, wrow, r, out);
+                for (int k = 0; k < n; ++k) job.y[(r + k) * w.n_out + o] = out[k];
+                r += n;
+            }
+        }
+    }
+}
+
+const matmul_kernels k_scalar_kernels = {scalar_act_bytes, scalar_quantize_act, scalar_act_to_q8_0,
+                                         scalar_dot_rows};
+
+const matmul_kernels* kernels_for(cpu_isa isa) {
+    if (!isa_supported(isa)) return nullptr;
+    switch (isa) {
+        case cpu_isa::scalar: return &k_scalar_kernels;
+#if defined(__x86_64__)
+        case cpu_isa::avx2: return &k_avx2_kernels;
+        case cpu_isa::avx512: return &k_avx512_kernels;
+#endif
+#if defined(__aarch64__)
+        case cpu_isa::neon: return &k_neon_kernels;
+#endif
+        default: return nullptr;
+    }
+}
+
+}  // namespace cpu
+
+bool isa_supported(cpu_isa isa) {
+    static const bool supported[4] = {cpu::cpu_has(cpu_isa::scalar), cpu::cpu_has(cpu_isa::avx2),
+                                      cpu::cpu_has(cpu_isa::avx512), cpu::cpu_has(cpu_isa::neon)};
+    return supported[static_cast<int>(isa)];
+}
+
+const char* isa_name(cpu_isa isa) {
+    switch (isa) {
+        case cpu_isa::scalar: return "scalar";
+        case cpu_isa::avx2: return "avx2";
+        case cpu_isa::avx512: return "avx512";
+        case cpu_isa::neon: return "neon";
+    }
+    return "unknown";
+}
+
+cpu_isa active_isa() {
+    static const cpu_isa isa = cpu::choose_isa();
+    return isa;
+}
+
+const char* kernel_isa() { return isa_name(active_isa()); }
+
+void matmul_isa(cpu_isa isa, const weight_view& w, const float* x, int64_t n_rows, float* y,
+                thread_pool& pool) {
+    cpu::check_shapes(w, x, n_rows, y);
+    if (n_rows == 0) return;
+    const cpu::matmul_kernels* k = cpu::kernels_for(isa);
+    LF_CHECK(k != nullptr);
+
+    cpu::matmul_job job;
+    job.w = w;
+    job.x = x;
+    job.n_rows = n_rows;
+    job.y = y;
+    if (cpu::is_block_type(w.type)) {
+        thread_local cpu::act_scratch scratch;
+        void* xq = scratch.data(k->act_bytes(n_rows, w.n_in));
+        // Quantizing costs about one pass over x; worth spreading only when x is large.
+        const int64_t n_groups = std::min<int64_t>(n_rows, pool.size());
+        if (n_groups > 1 && n_rows * w.n_in >= (int64_t{1} << 16)) {
+            pool.parallel_for(n_groups, [&](int64_t g, int) {
+                const int64_t r0 = n_rows * g / n_groups, r1 = n_rows * (g + 1) / n_groups;
+                k->quantize_act(x, n_rows, w.n_in, r0, r1, xq);
+            });
+        } else {
+            k->quantize_act(x, n_rows, w.n_in, 0, n_rows, xq);
+        }
+        job.xq = xq;
+    }
+
+    // Tasks of 16-64 output rows, about four per thread so uneven progress evens out; small
+    // enough that a task's weight rows stay in L2 while it works through many activation rows.
+    const int64_t want = (w.n_out + 4 * pool.size() - 1) / (4 * pool.size());
+    const int64_t per_task = std::clamp<int64_t>((want + 3) & ~int64_t{3}, 16, 64);
+    const int64_t n_tasks = (w.n_out + per_task - 1) / per_task;
+    pool.parallel_for(n_tasks, [&](int64_t t, int) {
+        k->dot_rows(job, t * per_task, std::min(w.n_out, (t + 1) * per_task));
+    });
+}
+
+void matmul(const weight_view& w, const float* x, int64_t n_rows, float* y, thread_pool& pool) {
+    matmul_isa(active_isa(), w, x, n_rows, y, pool);
+}
+
+void matmul_reference(const weight_view& w, const float* x, int64_t n_rows, float* y) {
+    cpu::check_shapes(w, x, n_rows, y);
+    cpu::matmul_job job;
+    job.w = w;
+    job.x = x;
+    job.n_rows = n_rows;
+    job.y = y;
+    std::vector<block_q8_0> xq;
+    if (cpu::is_block_type(w.type)) {
+        xq.resize(static_cast<size_t>(n_rows) * static_cast<size_t>(w.n_in / qk8_0));
+        cpu::scalar_quantize_act(x, n_rows, w.n_in, 0, n_rows, xq.data());
+        job.xq = xq.data();
+    }
+    cpu::scalar_dot_rows(job, 0, w.n_out);
+}
+
+}  // namespace lf
