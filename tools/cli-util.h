@@ -35,10 +35,27 @@ inline std::vector<int32_t> parse_token_list(const std::string& s) {
     return out;
 }
 
+// llama.cpp spells some long options with one dash ("-md", "-np"); CLI11 allows one dash only
+// before a single letter, so these are rewritten to their long forms before parsing.
+inline std::vector<std::string> normalize_args(int argc, char** argv) {
+    static const std::pair<const char*, const char*> k_aliases[] = {
+        {"-md", "--model-draft"}, {"-np", "--parallel"}, {"-ngl", "--n-gpu-layers"}, {"-ngld", "--n-gpu-layers-draft"},
+        {"-ub", "--ubatch"}, {"-fa", "--flash-attn"}};
+    std::vector<std::string> args;
+    for (int i = argc - 1; i >= 1; --i) {  // CLI11 takes the arguments in reverse order
+        std::string a = argv[i];
+        for (auto [from, to] : k_aliases)
+            if (a == from) a = to;
+        args.push_back(a);
+    }
+    return args;
+}
+
 // Parses argv with CLI11; returns -1 to continue, otherwise the exit code (help printed or error).
 inline int parse_cli(CLI::App& app, int argc, char** argv) {
     try {
-        app.parse(argc, argv);
+        std::vector<std::string> args = normalize_args(argc, argv);
+        app.parse(args);
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {

@@ -13,6 +13,7 @@
 // - Only this module writes cache memory. Layers that share KV (the last num_kv_shared_layers of
 //   a Gemma 4 model, and every drafter layer) read a donor layer's storage and own none.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

@@ -105,7 +105,7 @@ gemma4_assistant::gemma4_assistant(const std::string& path, const gemma4_model& 
                 fail("masked_embd_ordering[{}] = {} is not a token id", i, v);
             ordering_[i] = static_cast<int32_t>(v);
         }
-        centroid_top_k_ = static_cast<int>(file_->opt_int("gemma4-assistant.centroid_top_k").value_or(32));
+        centroid_top_k_ = static_cast<int>(file_->opt_int("gemma4-assistant.masked_embedding.top_k").value_or(32));
         centroid_top_k_ = std::clamp(centroid_top_k_, 1, n_centroids_);
         use_centroids_ = true;
     }

@@ -260,7 +260,7 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
     const int D = hp_.head_dim(il);
     const int nq = hp_.n_head, nkv = hp_.n_head_kv[il];
     const bool sliding = hp_.is_sliding[il];
-    const float* inv_freq = inv_freq(sliding).data();
+    const float* freqs = inv_freq(sliding).data();
     const int c = cache_layer_of_[il];
 
     s_.q.resize((size_t)n * nq * D);  // f32 [n, nq, D]
@@ -269,7 +269,7 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
         for (int h = 0; h < nq; ++h) {
             float* q = &s_.q[(r * nq + h) * D];
             rms_norm(q, L.q_norm.data(), q, D, hp_.rms_eps);
-            rope_neox(q, D, rows[r].pos, inv_freq);
+            rope_neox(q, D, rows[r].pos, freqs);
         }
     });
     if (L.has_kv) {
@@ -284,7 +284,7 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
             for (int h = 0; h < nkv; ++h) {
                 float* k = &s_.k[(r * nkv + h) * D];
                 rms_norm(k, L.k_norm.data(), kd + h * D, D, hp_.rms_eps);
-                rope_neox(kd + h * D, D, rows[r].pos, inv_freq);
+                rope_neox(kd + h * D, D, rows[r].pos, freqs);
                 rms_norm(&s_.v[(r * nkv + h) * D], nullptr, vd + h * D, D, hp_.rms_eps);
             }
         });
