@@ -3,6 +3,8 @@
 // labels, and the planned tensor lists of the fixtures.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstring>
 #include <map>
 #include <string>
 #include <vector>
@@ -10,6 +12,7 @@
 #include "convert/gemma4-convert.h"
 #include "convert/quant-policy.h"
 #include "core/error.h"
+#include "gguf/gguf.h"
 
 using namespace lf;
 
@@ -310,4 +313,36 @@ TEST(Gemma4Convert, PlanForConditionalAndAssistants) {
 TEST(Gemma4Convert, MissingDirectoryIsAnError) {
     convert_options opt;
     EXPECT_THROW(plan_conversion(k_data + "/no-such-model", opt), lf::error);
+}
+
+TEST(Gemma4Convert, WrittenFileReadsBackThroughOurReader) {
+    // The integration tests check the same files with the PyPI gguf reader; here our reader must
+    // see exactly the planned names, order, types, shapes and metadata.
+    for (const char* fixture : {"ple_kvshare/hf", "moe/hf", "ple_kvshare/assistant_hf"}) {
+        convert_options opt;
+        opt.outtype = dtype::q4_0;
+        opt.n_threads = 2;
+        const std::string dir = k_data + "/fixtures/" + fixture;
+        conversion cv = plan_conversion(dir, opt);
+        const std::string out = ::testing::TempDir() + "/lf-convert-readback.gguf";
+        convert_hf_to_gguf(dir, out, opt);
+        gguf_file f = gguf_file::open(out);
+        ASSERT_EQ(f.tensors.size(), cv.tensors.size()) << fixture;
+        for (size_t i = 0; i < f.tensors.size(); ++i) {
+            EXPECT_EQ(f.tensors[i].name, cv.tensors[i].name) << fixture;
+            EXPECT_EQ(f.tensors[i].type, cv.tensors[i].type) << cv.tensors[i].name;
+            EXPECT_EQ(f.tensors[i].ne, cv.tensors[i].ne) << cv.tensors[i].name;
+        }
+        ASSERT_EQ(f.kv.size(), cv.writer.kv.size()) << fixture;
+        for (size_t i = 0; i < f.kv.size(); ++i) {
+            EXPECT_EQ(f.kv[i].first, cv.writer.kv[i].first);
+            EXPECT_TRUE(f.kv[i].second == cv.writer.kv[i].second) << f.kv[i].first;
+        }
+        const gguf_tensor* rope = f.find_tensor("rope_freqs.weight");
+        ASSERT_NE(rope, nullptr);
+        std::vector<float> want = gemma4_rope_freqs(cv.config.text);
+        ASSERT_EQ(rope->n_bytes, want.size() * sizeof(float));
+        EXPECT_EQ(std::memcmp(rope->data, want.data(), rope->n_bytes), 0);
+        std::remove(out.c_str());
+    }
 }
