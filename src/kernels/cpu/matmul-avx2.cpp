@@ -1,19 +1,24 @@
 // AVX2+FMA+F16C matmul kernels (x86-64). Every function here carries its own target attribute, so
 // the file builds into a portable binary and only runs when the driver has checked the CPU.
 //
-// Quantized activations: int8 qs [n_rows, n_in] (ggml's q8_0 values), then the f16-rounded block
-// scales as f32 [n_rows, n_in / 32]. A weight block (32 values) is unpacked once into one register
-// of signed bytes and multiplied against 1-4 activation rows (register blocking): weights stream
-// from memory once for the whole batch. Block products use ggml's sign trick: maddubs(|w|,
-// sign(x, w)) with |w| <= 128 and |x| <= 127 never saturates, so per-block integer sums are exact.
-// Each activation row keeps two f32 accumulators (even/odd blocks, or even/odd 8-wide steps for
-// float weights) so one row's FMA chain does not stall; the same sequence runs for any batch size.
+// Quantized weights: eight output rows share one register, one row per 32-bit lane. Each block's
+// bytes of the eight rows are transposed on the fly (4x4 dword transposes), so lane j of register
+// t holds row j's weights for elements 4t..4t+3, and the activation block is applied four bytes
+// at a time by broadcast. Every lane keeps an exact int32 block sum and follows the scalar
+// reference's float sequence - (sum * d_w) * d_x added block after block - so results are
+// bit-identical to it. q4_0: maddubs(nibble 0..15, x) pairs are at most 3810, so the eight
+// steps of a block add up in int16 without overflow (<= 30480) before one widening; the 8 * (sum
+// of x) excess is subtracted in int32. q8_0: ggml's sign trick, maddubs(|w|, sign(x, w)), widened
+// every step. The weight tile is unpacked once for up to 4 activation rows.
+// Float weights: W weight rows x R activation rows of 8-wide FMAs (tolerance vs. the reference).
 #include "kernels/cpu/matmul-impl.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstring>
+#include <type_traits>
 
 #include "core/error.h"
 
@@ -22,25 +27,6 @@
 
 namespace lf::cpu {
 namespace {
-
-constexpr int k_max_rows = 4;  // activation rows per register block
-
-size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
-
-struct act_layout {
-    int8_t* qs;  // int8 [n_rows, n_in]
-    float* d;    // f32 [n_rows, n_in / 32]
-};
-
-act_layout act_at(const void* xq, int64_t n_rows, int64_t n_in) {
-    auto* base = static_cast<uint8_t*>(const_cast<void*>(xq));
-    return {reinterpret_cast<int8_t*>(base),
-            reinterpret_cast<float*>(base + align64(static_cast<size_t>(n_rows * n_in)))};
-}
-
-size_t avx2_act_bytes(int64_t n_rows, int64_t n_in) {
-    return align64(static_cast<size_t>(n_rows * n_in)) + static_cast<size_t>(n_rows * (n_in / qk8_0)) * 4;
-}
 
 LF_AVX2_INLINE float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -60,9 +46,10 @@ LF_AVX2_INLINE __m256 round_half_away(__m256 v) {
 }
 
 // One q8_0 block with ggml's reference rounding: d = amax/127, q = roundf(x * (1/d)).
-LF_AVX2_INLINE void quantize_block(const float* x, int8_t* qs, float* d_out) {
+LF_AVX2_INLINE void quantize_block(const float* x, int8_t* qs, int32_t* sum, float* d_out) {
     const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     __m256 v[4];
+    LF_UNROLL
     for (int k = 0; k < 4; ++k) v[k] = _mm256_loadu_ps(x + 8 * k);
     const __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], abs_mask), _mm256_and_ps(v[1], abs_mask)),
                                    _mm256_max_ps(_mm256_and_ps(v[2], abs_mask), _mm256_and_ps(v[3], abs_mask)));
@@ -75,7 +62,13 @@ LF_AVX2_INLINE void quantize_block(const float* x, int8_t* qs, float* d_out) {
     *d_out = _cvtsh_ss(static_cast<unsigned short>(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT)));
     const __m256 vid = _mm256_set1_ps(id);
     __m256i q[4];
+    LF_UNROLL
     for (int k = 0; k < 4; ++k) q[k] = _mm256_cvttps_epi32(round_half_away(_mm256_mul_ps(v[k], vid)));
+    const __m256i s4 = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+    __m128i s2 = _mm_add_epi32(_mm256_castsi256_si128(s4), _mm256_extracti128_si256(s4, 1));
+    s2 = _mm_add_epi32(s2, _mm_shuffle_epi32(s2, _MM_SHUFFLE(1, 0, 3, 2)));
+    s2 = _mm_add_epi32(s2, _mm_shuffle_epi32(s2, _MM_SHUFFLE(2, 3, 0, 1)));
+    *sum = _mm_cvtsi128_si32(s2);
     // packs interleave 128-bit lanes; the permute restores element order.
     const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs),
@@ -84,147 +77,239 @@ LF_AVX2_INLINE void quantize_block(const float* x, int8_t* qs, float* d_out) {
 
 LF_AVX2 void avx2_quantize_act(const float* x, int64_t n_rows, int64_t n_in, int64_t row0,
                                int64_t row1, void* xq) {
-    const act_layout a = act_at(xq, n_rows, n_in);
+    const q8_act a = q8_act_at(xq, n_rows, n_in);
     const int64_t nb = n_in / qk8_0;
     for (int64_t r = row0; r < row1; ++r)
         for (int64_t ib = 0; ib < nb; ++ib)
-            quantize_block(x + r * n_in + ib * qk8_0, a.qs + r * n_in + ib * qk8_0, a.d + r * nb + ib);
-}
-
-void avx2_act_to_q8_0(const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
-    const act_layout a = act_at(xq, n_rows, n_in);
-    const int64_t nb = n_in / qk8_0;
-    for (int64_t ib = 0; ib < nb; ++ib) {
-        out[ib].d = fp32_to_fp16(a.d[r * nb + ib]);
-        for (int j = 0; j < qk8_0; ++j) out[ib].qs[j] = a.qs[r * n_in + ib * qk8_0 + j];
-    }
+            quantize_block(x + r * n_in + ib * qk8_0, a.qs + r * n_in + ib * qk8_0, a.sum + r * nb + ib,
+                           a.d + r * nb + ib);
 }
 
 // ---- quantized weights ------------------------------------------------------------------------
 
-// The 32 weights of a block as signed bytes, in element order.
-LF_AVX2_INLINE __m256i weights_i8(const block_q4_0& b) {
-    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
-    const __m256i nib = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0f));
-    return _mm256_sub_epi8(nib, _mm256_set1_epi8(8));
-}
-LF_AVX2_INLINE __m256i weights_i8(const block_q8_0& b) {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
+constexpr int k_tile_out = 8;  // output rows per quantized tile (one per lane)
+constexpr int k_tile_act = 4;  // activation rows per quantized tile
+
+// Sixteen bytes at `off` of each of the 8 rows, transposed: lane j of t[k] = row j's bytes
+// 4k..4k+3. Register q holds rows q and 4+q in its 128-bit lanes, so after the in-lane 4x4
+// transpose lane 4i+q is row 4i+q.
+LF_AVX2_INLINE void load_transposed(const uint8_t* const rows[8], size_t off, __m256i t[4]) {
+    __m256i z[4];
+    LF_UNROLL
+    for (int q = 0; q < 4; ++q)
+        z[q] = _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[4 + q] + off)),
+                                _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[q] + off)));
+    const __m256i a = _mm256_unpacklo_epi32(z[0], z[1]), b = _mm256_unpackhi_epi32(z[0], z[1]);
+    const __m256i c = _mm256_unpacklo_epi32(z[2], z[3]), d = _mm256_unpackhi_epi32(z[2], z[3]);
+    t[0] = _mm256_unpacklo_epi64(a, c);
+    t[1] = _mm256_unpackhi_epi64(a, c);
+    t[2] = _mm256_unpacklo_epi64(b, d);
+    t[3] = _mm256_unpackhi_epi64(b, d);
 }
 
-// Exact integer products of one weight block with one activation block, as 8 lane sums.
-LF_AVX2_INLINE __m256i block_dot(__m256i w_abs, __m256i w, const int8_t* x) {
-    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
-    const __m256i p16 = _mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(xv, w));
-    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+// The 8 rows' f16 scales of one block (at byte `off` of each row) as f32 lanes.
+LF_AVX2_INLINE __m256 load_scales(const uint8_t* row0, __m256i row_offsets, size_t off) {
+    const __m256i g = _mm256_and_si256(_mm256_i32gather_epi32(reinterpret_cast<const int*>(row0 + off), row_offsets, 1),
+                                       _mm256_set1_epi32(0xffff));
+    return _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(g), _mm256_extracti128_si256(g, 1)));
 }
 
-// out[k] = row `o` of W times activation rows r0 .. r0+R-1.
+LF_AVX2_INLINE int32_t load_x4(const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+// Output rows o0 .. o0+n_valid-1 (n_valid <= 8) times activation rows r0 .. r0+R-1. Rows past
+// n_valid repeat the last valid row and are not stored.
 template <typename Block, int R>
-LF_AVX2 void quant_rows(const Block* w, int64_t nb, act_layout a, int64_t n_in, int64_t r0, float* out) {
-    __m256 acc0[R], acc1[R];
-    for (int k = 0; k < R; ++k) acc0[k] = acc1[k] = _mm256_setzero_ps();
-    const int8_t* xqs = a.qs + r0 * n_in;
-    const float* xd = a.d + r0 * nb;
-    int64_t ib = 0;
-    for (; ib + 2 <= nb; ib += 2) {
-        const __m256i w0 = weights_i8(w[ib]), w1 = weights_i8(w[ib + 1]);
-        const __m256i aw0 = _mm256_sign_epi8(w0, w0), aw1 = _mm256_sign_epi8(w1, w1);
-        const __m256 dw0 = _mm256_set1_ps(_cvtsh_ss(w[ib].d)), dw1 = _mm256_set1_ps(_cvtsh_ss(w[ib + 1].d));
-        for (int k = 0; k < R; ++k) {
-            const __m256i s0 = block_dot(aw0, w0, xqs + k * n_in + ib * qk8_0);
-            const __m256i s1 = block_dot(aw1, w1, xqs + k * n_in + (ib + 1) * qk8_0);
-            const __m256 d0 = _mm256_mul_ps(dw0, _mm256_broadcast_ss(xd + k * nb + ib));
-            const __m256 d1 = _mm256_mul_ps(dw1, _mm256_broadcast_ss(xd + k * nb + ib + 1));
-            acc0[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), d0, acc0[k]);
-            acc1[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), d1, acc1[k]);
+LF_AVX2 void quant_tile(const matmul_job& job, int64_t o0, int n_valid, int64_t r0) {
+    const weight_view& wv = job.w;
+    const int64_t n_in = wv.n_in, nb = n_in / 32;
+    const size_t rb = row_bytes(wv.type, n_in);
+    const auto* base = static_cast<const uint8_t*>(wv.data) + static_cast<size_t>(o0) * rb;
+    const uint8_t* rows[8];
+    alignas(32) int32_t offsets[8];
+    LF_UNROLL
+    for (int j = 0; j < 8; ++j) {
+        offsets[j] = static_cast<int32_t>(std::min(j, n_valid - 1) * rb);
+        rows[j] = base + offsets[j];
+    }
+    const __m256i row_offsets = _mm256_load_si256(reinterpret_cast<const __m256i*>(offsets));
+    const q8_act a = q8_act_at(job.xq, job.n_rows, n_in);
+    const __m256i ones = _mm256_set1_epi16(1);
+
+    __m256 acc[R];
+    LF_UNROLL
+    for (int k = 0; k < R; ++k) acc[k] = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < nb; ++ib) {
+        const size_t off = static_cast<size_t>(ib) * sizeof(Block);
+        const __m256 dw = load_scales(base, row_offsets, off);
+        if constexpr (std::is_same_v<Block, block_q4_0>) {
+            __m256i t[4], w[8];
+            load_transposed(rows, off + 2, t);
+            const __m256i m4 = _mm256_set1_epi8(0x0f);
+            LF_UNROLL
+            for (int q = 0; q < 4; ++q) {
+                w[q] = _mm256_and_si256(t[q], m4);                            // elements 4q..4q+3
+                w[q + 4] = _mm256_and_si256(_mm256_srli_epi16(t[q], 4), m4);  // elements 16+4q..
+            }
+            LF_UNROLL
+            for (int k = 0; k < R; ++k) {
+                const int64_t r = r0 + k;
+                const int8_t* x = a.qs + r * n_in + ib * 32;
+                __m256i s16 = _mm256_maddubs_epi16(w[0], _mm256_set1_epi32(load_x4(x)));
+                LF_UNROLL
+                for (int q = 1; q < 8; ++q)
+                    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(w[q], _mm256_set1_epi32(load_x4(x + 4 * q))));
+                const __m256i s = _mm256_sub_epi32(_mm256_madd_epi16(s16, ones), _mm256_set1_epi32(8 * a.sum[r * nb + ib]));
+                const __m256 f = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), dw), _mm256_set1_ps(a.d[r * nb + ib]));
+                acc[k] = _mm256_add_ps(acc[k], f);
+            }
+        } else {
+            __m256i w[8], wabs[8];
+            load_transposed(rows, off + 2, w);
+            load_transposed(rows, off + 18, w + 4);
+            LF_UNROLL
+            for (int q = 0; q < 8; ++q) wabs[q] = _mm256_sign_epi8(w[q], w[q]);
+            LF_UNROLL
+            for (int k = 0; k < R; ++k) {
+                const int64_t r = r0 + k;
+                const int8_t* x = a.qs + r * n_in + ib * 32;
+                __m256i s = _mm256_setzero_si256();
+                LF_UNROLL
+                for (int q = 0; q < 8; ++q) {
+                    const __m256i sx = _mm256_sign_epi8(_mm256_set1_epi32(load_x4(x + 4 * q)), w[q]);
+                    s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(wabs[q], sx), ones));
+                }
+                const __m256 f = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), dw), _mm256_set1_ps(a.d[r * nb + ib]));
+                acc[k] = _mm256_add_ps(acc[k], f);
+            }
         }
     }
-    if (ib < nb) {
-        const __m256i w0 = weights_i8(w[ib]);
-        const __m256i aw0 = _mm256_sign_epi8(w0, w0);
-        const __m256 dw0 = _mm256_set1_ps(_cvtsh_ss(w[ib].d));
-        for (int k = 0; k < R; ++k) {
-            const __m256i s0 = block_dot(aw0, w0, xqs + k * n_in + ib * qk8_0);
-            const __m256 d0 = _mm256_mul_ps(dw0, _mm256_broadcast_ss(xd + k * nb + ib));
-            acc0[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), d0, acc0[k]);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(n_valid), lane);
+    LF_UNROLL
+    for (int k = 0; k < R; ++k) _mm256_maskstore_ps(job.y + (r0 + k) * wv.n_out + o0, keep, acc[k]);
+}
+
+template <typename Block>
+LF_AVX2 void quant_rows(const matmul_job& job, int64_t o0, int64_t o1) {
+    for (int64_t t0 = 0; t0 < job.n_rows; t0 += 32) {
+        const int64_t t1 = std::min(job.n_rows, t0 + 32);
+        for (int64_t o = o0; o < o1; o += k_tile_out) {
+            const int n_valid = static_cast<int>(std::min<int64_t>(k_tile_out, o1 - o));
+            for (int64_t r = t0; r < t1;) {
+                switch (std::min<int64_t>(k_tile_act, t1 - r)) {
+                    case 4: quant_tile<Block, 4>(job, o, n_valid, r); r += 4; break;
+                    case 3: quant_tile<Block, 3>(job, o, n_valid, r); r += 3; break;
+                    case 2: quant_tile<Block, 2>(job, o, n_valid, r); r += 2; break;
+                    default: quant_tile<Block, 1>(job, o, n_valid, r); r += 1; break;
+                }
+            }
         }
     }
-    for (int k = 0; k < R; ++k) out[k] = hsum(_mm256_add_ps(acc0[k], acc1[k]));
 }
 
 // ---- float weights ----------------------------------------------------------------------------
 
 template <dtype T>
-LF_AVX2_INLINE __m256 load8(const void* w, int64_t i) {
+LF_AVX2_INLINE __m256 load8(const uint8_t* w, int64_t i) {
     if constexpr (T == dtype::f32) {
-        return _mm256_loadu_ps(static_cast<const float*>(w) + i);
-    } else if constexpr (T == dtype::f16) {
-        return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(w) + i)));
+        return _mm256_loadu_ps(reinterpret_cast<const float*>(w) + i);
     } else {
-        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(w) + i));
-        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const uint16_t*>(w) + i));
+        if constexpr (T == dtype::f16) return _mm256_cvtph_ps(h);
+        else return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
     }
 }
 
 template <dtype T>
-LF_AVX2_INLINE float load1(const void* w, int64_t i) {
-    if constexpr (T == dtype::f32) return static_cast<const float*>(w)[i];
-    else if constexpr (T == dtype::f16) return _cvtsh_ss(static_cast<const uint16_t*>(w)[i]);
-    else return bf16_to_fp32(static_cast<const uint16_t*>(w)[i]);
+LF_AVX2_INLINE float load1(const uint8_t* w, int64_t i) {
+    if constexpr (T == dtype::f32) return reinterpret_cast<const float*>(w)[i];
+    else if constexpr (T == dtype::f16) return _cvtsh_ss(reinterpret_cast<const uint16_t*>(w)[i]);
+    else return bf16_to_fp32(reinterpret_cast<const uint16_t*>(w)[i]);
 }
 
-template <dtype T, int R>
-LF_AVX2 void float_rows(const void* w, const float* x, int64_t n, float* out) {
-    __m256 acc0[R], acc1[R];
-    for (int k = 0; k < R; ++k) acc0[k] = acc1[k] = _mm256_setzero_ps();
+// W weight rows times R activation rows; per (weight row, activation row): two accumulators
+// (alternate 8-wide steps), the 8-wide remainder into the first, one reduction, then the last
+// elements one by one.
+template <dtype T, int W, int R>
+LF_AVX2 void float_tile(const uint8_t* wrow, size_t wrow_bytes, const float* x, int64_t n, float* out) {
+    __m256 acc0[W][R], acc1[W][R];
+    LF_UNROLL
+    for (int j = 0; j < W; ++j)
+        LF_UNROLL
+        for (int k = 0; k < R; ++k) acc0[j][k] = acc1[j][k] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        const __m256 w0 = load8<T>(w, i), w1 = load8<T>(w, i + 8);
+        __m256 w0[W], w1[W];
+        LF_UNROLL
+        for (int j = 0; j < W; ++j) {
+            w0[j] = load8<T>(wrow + j * wrow_bytes, i);
+            w1[j] = load8<T>(wrow + j * wrow_bytes, i + 8);
+        }
+        LF_UNROLL
         for (int k = 0; k < R; ++k) {
-            acc0[k] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + k * n + i), acc0[k]);
-            acc1[k] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + k * n + i + 8), acc1[k]);
+            const __m256 x0 = _mm256_loadu_ps(x + k * n + i), x1 = _mm256_loadu_ps(x + k * n + i + 8);
+            LF_UNROLL
+            for (int j = 0; j < W; ++j) {
+                acc0[j][k] = _mm256_fmadd_ps(w0[j], x0, acc0[j][k]);
+                acc1[j][k] = _mm256_fmadd_ps(w1[j], x1, acc1[j][k]);
+            }
         }
     }
     if (i + 8 <= n) {
-        const __m256 w0 = load8<T>(w, i);
-        for (int k = 0; k < R; ++k) acc0[k] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + k * n + i), acc0[k]);
+        LF_UNROLL
+        for (int j = 0; j < W; ++j) {
+            const __m256 w0 = load8<T>(wrow + j * wrow_bytes, i);
+            LF_UNROLL
+            for (int k = 0; k < R; ++k) acc0[j][k] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + k * n + i), acc0[j][k]);
+        }
         i += 8;
     }
-    for (int k = 0; k < R; ++k) {
-        float s = hsum(_mm256_add_ps(acc0[k], acc1[k]));
-        for (int64_t j = i; j < n; ++j) s += load1<T>(w, j) * x[k * n + j];
-        out[k] = s;
+    LF_UNROLL
+    for (int j = 0; j < W; ++j) {
+        LF_UNROLL
+        for (int k = 0; k < R; ++k) {
+            float s = hsum(_mm256_add_ps(acc0[j][k], acc1[j][k]));
+            for (int64_t e = i; e < n; ++e) s += load1<T>(wrow + j * wrow_bytes, e) * x[k * n + e];
+            out[j * R + k] = s;
+        }
     }
 }
 
-// ---- driver -----------------------------------------------------------------------------------
+// ---- tables -----------------------------------------------------------------------------------
 
-template <int R>
-LF_AVX2 void rows_r(const matmul_job& job, const uint8_t* wrow, int64_t r0, float* out) {
-    const weight_view& w = job.w;
-    const int64_t n = w.n_in;
-    switch (w.type) {
-        case dtype::f32: return float_rows<dtype::f32, R>(wrow, job.x + r0 * n, n, out);
-        case dtype::f16: return float_rows<dtype::f16, R>(wrow, job.x + r0 * n, n, out);
-        case dtype::bf16: return float_rows<dtype::bf16, R>(wrow, job.x + r0 * n, n, out);
-        case dtype::q8_0:
-            return quant_rows<block_q8_0, R>(reinterpret_cast<const block_q8_0*>(wrow), n / qk8_0,
-                                             act_at(job.xq, job.n_rows, n), n, r0, out);
-        case dtype::q4_0:
-            return quant_rows<block_q4_0, R>(reinterpret_cast<const block_q4_0*>(wrow), n / qk4_0,
-                                             act_at(job.xq, job.n_rows, n), n, r0, out);
+// Sixteen ymm registers: 2x2 or 1x4 tiles, two accumulators each.
+struct float_tiles {
+    static constexpr int max_r = 4;
+    static constexpr int w_for_r[9] = {0, 2, 2, 1, 1, 0, 0, 0, 0};
+    template <int W, int R>
+    LF_AVX2 static void run(const matmul_job& job, const uint8_t* wrow, size_t wrow_bytes, int64_t r0, float* out) {
+        const int64_t n = job.w.n_in;
+        const float* x = job.x + r0 * n;
+        switch (job.w.type) {
+            case dtype::f16: return float_tile<dtype::f16, W, R>(wrow, wrow_bytes, x, n, out);
+            case dtype::bf16: return float_tile<dtype::bf16, W, R>(wrow, wrow_bytes, x, n, out);
+            default: return float_tile<dtype::f32, W, R>(wrow, wrow_bytes, x, n, out);
+        }
     }
-}
+};
+
+constexpr tile_table k_float_tiles = make_tile_table<float_tiles>();
 
 void avx2_dot_rows(const matmul_job& job, int64_t o0, int64_t o1) {
-    static constexpr rows_fn fns[k_max_rows] = {rows_r<1>, rows_r<2>, rows_r<3>, rows_r<4>};
-    dot_rows_blocked(job, o0, o1, fns, k_max_rows);
+    switch (job.w.type) {
+        case dtype::q4_0: return quant_rows<block_q4_0>(job, o0, o1);
+        case dtype::q8_0: return quant_rows<block_q8_0>(job, o0, o1);
+        default: return dot_rows_tiled(job, o0, o1, k_float_tiles);
+    }
 }
 
 }  // namespace
 
-const matmul_kernels k_avx2_kernels = {avx2_act_bytes, avx2_quantize_act, avx2_act_to_q8_0, avx2_dot_rows};
+const matmul_kernels k_avx2_kernels = {q8_act_bytes, avx2_quantize_act, q8_act_to_q8_0, avx2_dot_rows};
 
 }  // namespace lf::cpu
 #endif  // __x86_64__

@@ -1,22 +1,25 @@
 // AVX-512 (F, BW, VL, DQ) + VNNI matmul kernels (x86-64). Every function carries its own target
 // attribute; the driver runs them only on CPUs that have all of these.
 //
-// VNNI's dpbusd multiplies unsigned by signed bytes. The activations are stored shifted to
-// unsigned, u = x + 128 (x = ggml's q8_0 value, |x| <= 127), so for signed weights w
-//     sum(x * w) = dpbusd(-128 * sum(w), u, w)
-// per 32-bit lane (4 bytes): exact, no saturation, and the correction depends on the weight block
-// only, so it is computed once and shared by every activation row. Two weight blocks fill one
-// 512-bit register; each is unpacked once and applied to up to 8 activation rows.
-// Quantized activation layout: uint8 u [n_rows, n_in], then f32 [n_rows, n_in / 4]: the
-// f16-rounded scale of the block each 4-byte lane belongs to (one load per row gives the lane
-// scales of two blocks). Each activation row keeps two f32 accumulators (alternating pairs of
-// blocks or 16-wide steps), the same sequence for any batch size.
+// Quantized weights: sixteen output rows share one register, one row per 32-bit lane. For each
+// block the sixteen rows' bytes are transposed on the fly (4x4 dword transposes), so lane j of
+// register t holds row j's weights for elements 4t..4t+3; an activation block is then applied
+// with eight dpbusd, each broadcasting four activation bytes from memory. Every lane accumulates
+// one row's whole block sum in an exact int32, and the float work (convert, two scales, add) is
+// one instruction per sixteen outputs. The lane sequence - exact block sum, (sum * d_w) * d_x,
+// added block after block - is the scalar reference's, so results are bit-identical to it.
+//   dpbusd multiplies unsigned by signed bytes: q4_0 nibbles are used as they are (0..15) and
+//   q8_0 weights shifted to w + 128; the excess, 8 or 128 times the activation block sum, is
+//   subtracted through the accumulator's start value.
+// The weight tile is unpacked once for up to 8 activation rows.
+// Float weights: W weight rows x R activation rows of 16-wide FMAs (tolerance vs. the reference).
 #include "kernels/cpu/matmul-impl.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/error.h"
 
@@ -34,23 +37,10 @@
 namespace lf::cpu {
 namespace {
 
-constexpr int k_max_rows = 8;  // activation rows per register block
+constexpr int k_tile_out = 16;  // output rows per quantized tile (one per lane)
+constexpr int k_tile_act = 8;   // activation rows per quantized tile
 
-size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
-
-struct act_layout {
-    uint8_t* u;       // uint8 [n_rows, n_in]: x + 128
-    float* d_lanes;   // f32 [n_rows, n_in / 4]
-};
-
-act_layout act_at(const void* xq, int64_t n_rows, int64_t n_in) {
-    auto* base = static_cast<uint8_t*>(const_cast<void*>(xq));
-    return {base, reinterpret_cast<float*>(base + align64(static_cast<size_t>(n_rows * n_in)))};
-}
-
-size_t avx512_act_bytes(int64_t n_rows, int64_t n_in) {
-    return align64(static_cast<size_t>(n_rows * n_in)) + static_cast<size_t>(n_rows * (n_in / 4)) * 4;
-}
+// ---- activation quantization ------------------------------------------------------------------
 
 // roundf (half away from zero): truncate, then step away from zero when the dropped fraction
 // (exact: v - trunc(v)) is at least one half.
@@ -62,214 +52,263 @@ LF_AVX512_INLINE __m512 round_half_away(__m512 v) {
 }
 
 // One q8_0 block with ggml's reference rounding (d = amax/127, q = roundf(x * (1/d))).
-LF_AVX512_INLINE void quantize_block(const float* x, uint8_t* u, float* d_lanes) {
+LF_AVX512_INLINE void quantize_block(const float* x, int8_t* qs, int32_t* sum, float* d_out) {
     const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
     const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
     const float d = amax / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     const __m512 vid = _mm512_set1_ps(id);
-    const __m128i q0 = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(round_half_away(_mm512_mul_ps(v0, vid))));
-    const __m128i q1 = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(round_half_away(_mm512_mul_ps(v1, vid))));
-    const __m128i bias = _mm_set1_epi8(static_cast<char>(0x80));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(u), _mm_xor_si128(q0, bias));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(u + 16), _mm_xor_si128(q1, bias));
-    const float d16 = _cvtsh_ss(static_cast<unsigned short>(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT)));
-    _mm256_storeu_ps(d_lanes, _mm256_set1_ps(d16));
+    const __m512i q0 = _mm512_cvttps_epi32(round_half_away(_mm512_mul_ps(v0, vid)));
+    const __m512i q1 = _mm512_cvttps_epi32(round_half_away(_mm512_mul_ps(v1, vid)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), _mm512_cvtepi32_epi8(q0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 16), _mm512_cvtepi32_epi8(q1));
+    *sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+    *d_out = _cvtsh_ss(static_cast<unsigned short>(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT)));
 }
 
 LF_AVX512 void avx512_quantize_act(const float* x, int64_t n_rows, int64_t n_in, int64_t row0,
                                    int64_t row1, void* xq) {
-    const act_layout a = act_at(xq, n_rows, n_in);
+    const q8_act a = q8_act_at(xq, n_rows, n_in);
     const int64_t nb = n_in / qk8_0;
     for (int64_t r = row0; r < row1; ++r)
         for (int64_t ib = 0; ib < nb; ++ib)
-            quantize_block(x + r * n_in + ib * qk8_0, a.u + r * n_in + ib * qk8_0,
-                           a.d_lanes + r * (n_in / 4) + ib * 8);
-}
-
-void avx512_act_to_q8_0(const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
-    const act_layout a = act_at(xq, n_rows, n_in);
-    for (int64_t ib = 0; ib < n_in / qk8_0; ++ib) {
-        out[ib].d = fp32_to_fp16(a.d_lanes[r * (n_in / 4) + ib * 8]);
-        for (int j = 0; j < qk8_0; ++j)
-            out[ib].qs[j] = static_cast<int8_t>(a.u[r * n_in + ib * qk8_0 + j] ^ 0x80);
-    }
+            quantize_block(x + r * n_in + ib * qk8_0, a.qs + r * n_in + ib * qk8_0, a.sum + r * nb + ib,
+                           a.d + r * nb + ib);
 }
 
 // ---- quantized weights ------------------------------------------------------------------------
 
-// Blocks b[0], b[1] as 64 signed bytes in element order (block 0 in the low 256 bits).
-LF_AVX512_INLINE __m512i weights_i8_pair(const block_q4_0* b) {
-    const __m256i q = _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[1].qs)),
-                                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs)));
-    // [lo0 lo1 hi0 hi1] -> [lo0 hi0 lo1 hi1]: low nibbles are elements 0-15, high 16-31.
-    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1);
-    z = _mm512_and_si512(z, _mm512_set1_epi8(0x0f));
-    z = _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
-    return _mm512_sub_epi8(z, _mm512_set1_epi8(8));
-}
-LF_AVX512_INLINE __m512i weights_i8_pair(const block_q8_0* b) {
-    const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[0].qs));
-    const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[1].qs));
-    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-}
-// A single block in the low 256 bits, zeros above.
-LF_AVX512_INLINE __m512i weights_i8_one(const block_q4_0* b) {
-    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs));
-    const __m256i nib = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0f));
-    return _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_sub_epi8(nib, _mm256_set1_epi8(8)), 0);
-}
-LF_AVX512_INLINE __m512i weights_i8_one(const block_q8_0* b) {
-    return _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[0].qs)), 0);
+// In-lane 4x4 transpose of 32-bit elements across four registers: afterwards t[k] holds, in
+// each 128-bit lane, element k of the four inputs' same lane.
+LF_AVX512_INLINE void transpose4(const __m512i z[4], __m512i t[4]) {
+    const __m512i a = _mm512_unpacklo_epi32(z[0], z[1]), b = _mm512_unpackhi_epi32(z[0], z[1]);
+    const __m512i c = _mm512_unpacklo_epi32(z[2], z[3]), d = _mm512_unpackhi_epi32(z[2], z[3]);
+    t[0] = _mm512_unpacklo_epi64(a, c);
+    t[1] = _mm512_unpackhi_epi64(a, c);
+    t[2] = _mm512_unpacklo_epi64(b, d);
+    t[3] = _mm512_unpackhi_epi64(b, d);
 }
 
-// What a weight register needs besides its bytes: the dpbusd correction and the lane scales.
-struct wpair {
-    __m512i w;     // signed weights
-    __m512i corr;  // -128 * (sum of each 4 weights)
-    __m512 dw;     // each lane's weight-block scale
-};
-
-template <typename Block>
-LF_AVX512_INLINE wpair load_pair(const Block* b) {
-    wpair p;
-    p.w = weights_i8_pair(b);
-    p.corr = _mm512_sub_epi32(_mm512_setzero_si512(),
-                              _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(static_cast<char>(0x80)), p.w));
-    p.dw = _mm512_insertf32x8(_mm512_set1_ps(_cvtsh_ss(b[0].d)), _mm256_set1_ps(_cvtsh_ss(b[1].d)), 1);
-    return p;
+// Sixteen bytes at `off` of each of the 16 rows, transposed: lane j of t[k] = row j's bytes
+// 4k..4k+3. Register q holds rows q, 4+q, 8+q, 12+q in its 128-bit lanes, so after the in-lane
+// transpose lane 4i+q is row 4i+q.
+LF_AVX512_INLINE void load_transposed(const uint8_t* const rows[16], size_t off, __m512i t[4]) {
+    __m512i z[4];
+    LF_UNROLL
+    for (int q = 0; q < 4; ++q) {
+        z[q] = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[q] + off)));
+        z[q] = _mm512_inserti32x4(z[q], _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[4 + q] + off)), 1);
+        z[q] = _mm512_inserti32x4(z[q], _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[8 + q] + off)), 2);
+        z[q] = _mm512_inserti32x4(z[q], _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[12 + q] + off)), 3);
+    }
+    transpose4(z, t);
 }
 
-template <typename Block>
-LF_AVX512_INLINE wpair load_one(const Block* b) {
-    wpair p;
-    p.w = weights_i8_one(b);
-    p.corr = _mm512_sub_epi32(_mm512_setzero_si512(),
-                              _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(static_cast<char>(0x80)), p.w));
-    p.dw = _mm512_insertf32x8(_mm512_set1_ps(_cvtsh_ss(b[0].d)), _mm256_setzero_ps(), 1);
-    return p;
+// The 16 rows' f16 scales of one block (at byte `off` of each row) as f32 lanes.
+LF_AVX512_INLINE __m512 load_scales(const uint8_t* row0, __m512i row_offsets, size_t off) {
+    const __m512i g = _mm512_i32gather_epi32(row_offsets, row0 + off, 1);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g));
 }
 
-// acc += (exact lane sums of w * x) * (lane scale of w) * (lane scale of x)
-LF_AVX512_INLINE __m512 accumulate(const wpair& p, const uint8_t* u, const float* d_lanes, __m512 acc) {
-    const __m512i s = _mm512_dpbusd_epi32(p.corr, _mm512_loadu_si512(u), p.w);
-    const __m512 scale = _mm512_mul_ps(p.dw, _mm512_loadu_ps(d_lanes));
-    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc);
+// Unsigned weight bytes of one block for the 16 rows: w[t] lane j = row j's elements 4t..4t+3.
+// Also returns how many times the activation block sum the products exceed the signed ones.
+LF_AVX512_INLINE int unpack_block(const block_q4_0*, const uint8_t* const rows[16], int64_t ib, __m512i w[8]) {
+    __m512i t[4];
+    load_transposed(rows, static_cast<size_t>(ib) * sizeof(block_q4_0) + 2, t);
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    LF_UNROLL
+    for (int k = 0; k < 4; ++k) {
+        w[k] = _mm512_and_si512(t[k], m4);                            // elements 4k..4k+3
+        w[k + 4] = _mm512_and_si512(_mm512_srli_epi16(t[k], 4), m4);  // elements 16+4k..
+    }
+    return 8;  // nibble q stands for q - 8
+}
+LF_AVX512_INLINE int unpack_block(const block_q8_0*, const uint8_t* const rows[16], int64_t ib, __m512i w[8]) {
+    const size_t off = static_cast<size_t>(ib) * sizeof(block_q8_0) + 2;
+    load_transposed(rows, off, w);
+    load_transposed(rows, off + 16, w + 4);
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+    LF_UNROLL
+    for (int k = 0; k < 8; ++k) w[k] = _mm512_xor_si512(w[k], flip);  // w + 128 as unsigned
+    return 128;
 }
 
-// out[k] = one weight row times activation rows r0 .. r0+R-1.
+// Output rows o0 .. o0+n_valid-1 (n_valid <= 16) times activation rows r0 .. r0+R-1. Rows past
+// n_valid repeat the last valid row and are not stored.
 template <typename Block, int R>
-LF_AVX512 void quant_rows(const Block* w, int64_t nb, act_layout a, int64_t n_in, int64_t r0, float* out) {
-    __m512 acc0[R], acc1[R];
-    for (int k = 0; k < R; ++k) acc0[k] = acc1[k] = _mm512_setzero_ps();
-    const uint8_t* u = a.u + r0 * n_in;
-    const float* dl = a.d_lanes + r0 * (n_in / 4);
-    const int64_t dl_stride = n_in / 4;
-    int64_t ib = 0;
-    for (; ib + 4 <= nb; ib += 4) {
-        const wpair p0 = load_pair(w + ib), p1 = load_pair(w + ib + 2);
+LF_AVX512 void quant_tile(const matmul_job& job, int64_t o0, int n_valid, int64_t r0) {
+    const weight_view& wv = job.w;
+    const int64_t n_in = wv.n_in, nb = n_in / 32;
+    const size_t rb = row_bytes(wv.type, n_in);
+    const auto* base = static_cast<const uint8_t*>(wv.data) + static_cast<size_t>(o0) * rb;
+    const uint8_t* rows[16];
+    alignas(64) int32_t offsets[16];
+    LF_UNROLL
+    for (int j = 0; j < 16; ++j) {
+        offsets[j] = static_cast<int32_t>(std::min(j, n_valid - 1) * rb);
+        rows[j] = base + offsets[j];
+    }
+    const __m512i row_offsets = _mm512_load_si512(offsets);
+    const q8_act a = q8_act_at(job.xq, job.n_rows, n_in);
+
+    __m512 acc[R];
+    LF_UNROLL
+    for (int k = 0; k < R; ++k) acc[k] = _mm512_setzero_ps();
+    for (int64_t ib = 0; ib < nb; ++ib) {
+        __m512i w[8];
+        const int excess = unpack_block(static_cast<const Block*>(nullptr), rows, ib, w);
+        const __m512 dw = load_scales(base, row_offsets, static_cast<size_t>(ib) * sizeof(Block));
+        LF_UNROLL
         for (int k = 0; k < R; ++k) {
-            acc0[k] = accumulate(p0, u + k * n_in + ib * 32, dl + k * dl_stride + ib * 8, acc0[k]);
-            acc1[k] = accumulate(p1, u + k * n_in + (ib + 2) * 32, dl + k * dl_stride + (ib + 2) * 8, acc1[k]);
+            const int64_t r = r0 + k;
+            const int8_t* x = a.qs + r * n_in + ib * 32;
+            __m512i s = _mm512_set1_epi32(-excess * a.sum[r * nb + ib]);
+            LF_UNROLL
+            for (int t = 0; t < 8; ++t) {
+                int32_t x4;
+                std::memcpy(&x4, x + 4 * t, 4);
+                s = _mm512_dpbusd_epi32(s, w[t], _mm512_set1_epi32(x4));
+            }
+            // The reference's order: (float(sum) * d_w) * d_x, then added to the running sum.
+            const __m512 f = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(s), dw), _mm512_set1_ps(a.d[r * nb + ib]));
+            acc[k] = _mm512_add_ps(acc[k], f);
         }
     }
-    if (ib + 2 <= nb) {
-        const wpair p0 = load_pair(w + ib);
-        for (int k = 0; k < R; ++k)
-            acc0[k] = accumulate(p0, u + k * n_in + ib * 32, dl + k * dl_stride + ib * 8, acc0[k]);
-        ib += 2;
-    }
-    if (ib < nb) {
-        // The last odd block: only the low half of the loads is meaningful; the upper lanes of
-        // the weights and scales are zero, so they add exact zeros.
-        const wpair p1 = load_one(w + ib);
-        for (int k = 0; k < R; ++k) {
-            const __m512i x = _mm512_maskz_loadu_epi8(0xffffffffull, u + k * n_in + ib * 32);
-            const __m512i s = _mm512_dpbusd_epi32(p1.corr, x, p1.w);
-            const __m512 scale = _mm512_mul_ps(p1.dw, _mm512_maskz_loadu_ps(0x00ff, dl + k * dl_stride + ib * 8));
-            acc1[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc1[k]);
+    const __mmask16 keep = static_cast<__mmask16>((1u << n_valid) - 1);
+    LF_UNROLL
+    for (int k = 0; k < R; ++k) _mm512_mask_storeu_ps(job.y + (r0 + k) * wv.n_out + o0, keep, acc[k]);
+}
+
+template <typename Block>
+LF_AVX512 void quant_rows(const matmul_job& job, int64_t o0, int64_t o1) {
+    // Activation rows in tiles of 32 (about 1 byte per element, in L2), output rows in tiles of
+    // 16 whose weight blocks are unpacked once per group of up to 8 activation rows.
+    for (int64_t t0 = 0; t0 < job.n_rows; t0 += 32) {
+        const int64_t t1 = std::min(job.n_rows, t0 + 32);
+        for (int64_t o = o0; o < o1; o += k_tile_out) {
+            const int n_valid = static_cast<int>(std::min<int64_t>(k_tile_out, o1 - o));
+            for (int64_t r = t0; r < t1;) {
+                switch (std::min<int64_t>(k_tile_act, t1 - r)) {
+                    case 8: quant_tile<Block, 8>(job, o, n_valid, r); r += 8; break;
+                    case 7: quant_tile<Block, 7>(job, o, n_valid, r); r += 7; break;
+                    case 6: quant_tile<Block, 6>(job, o, n_valid, r); r += 6; break;
+                    case 5: quant_tile<Block, 5>(job, o, n_valid, r); r += 5; break;
+                    case 4: quant_tile<Block, 4>(job, o, n_valid, r); r += 4; break;
+                    case 3: quant_tile<Block, 3>(job, o, n_valid, r); r += 3; break;
+                    case 2: quant_tile<Block, 2>(job, o, n_valid, r); r += 2; break;
+                    default: quant_tile<Block, 1>(job, o, n_valid, r); r += 1; break;
+                }
+            }
         }
     }
-    for (int k = 0; k < R; ++k) out[k] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[k], acc1[k]));
 }
 
 // ---- float weights ----------------------------------------------------------------------------
 
 template <dtype T>
-LF_AVX512_INLINE __m512 load16(const void* w, int64_t i) {
+LF_AVX512_INLINE __m512 load16(const uint8_t* w, int64_t i) {
     if constexpr (T == dtype::f32) {
-        return _mm512_loadu_ps(static_cast<const float*>(w) + i);
+        return _mm512_loadu_ps(reinterpret_cast<const float*>(w) + i);
     } else {
-        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(w) + i));
+        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(reinterpret_cast<const uint16_t*>(w) + i));
         if constexpr (T == dtype::f16) return _mm512_cvtph_ps(h);
         else return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
     }
 }
 
 template <dtype T>
-LF_AVX512_INLINE __m512 load16_masked(const void* w, int64_t i, __mmask16 m) {
+LF_AVX512_INLINE __m512 load16_masked(const uint8_t* w, int64_t i, __mmask16 m) {
     if constexpr (T == dtype::f32) {
-        return _mm512_maskz_loadu_ps(m, static_cast<const float*>(w) + i);
+        return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(w) + i);
     } else {
-        const __m256i h = _mm256_maskz_loadu_epi16(m, static_cast<const uint16_t*>(w) + i);
+        const __m256i h = _mm256_maskz_loadu_epi16(m, reinterpret_cast<const uint16_t*>(w) + i);
         if constexpr (T == dtype::f16) return _mm512_cvtph_ps(h);
         else return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
     }
 }
 
-template <dtype T, int R>
-LF_AVX512 void float_rows(const void* w, const float* x, int64_t n, float* out) {
-    __m512 acc0[R], acc1[R];
-    for (int k = 0; k < R; ++k) acc0[k] = acc1[k] = _mm512_setzero_ps();
+// W weight rows times R activation rows; per (weight row, activation row): two accumulators
+// (alternate 16-wide steps), the 16-wide remainder into the first, the masked rest into the
+// second, one reduction. The same sequence for any tile shape, so any batch.
+template <dtype T, int W, int R>
+LF_AVX512 void float_tile(const uint8_t* wrow, size_t wrow_bytes, const float* x, int64_t n, float* out) {
+    __m512 acc0[W][R], acc1[W][R];
+    LF_UNROLL
+    for (int j = 0; j < W; ++j)
+        LF_UNROLL
+        for (int k = 0; k < R; ++k) acc0[j][k] = acc1[j][k] = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        const __m512 w0 = load16<T>(w, i), w1 = load16<T>(w, i + 16);
+        __m512 w0[W], w1[W];
+        LF_UNROLL
+        for (int j = 0; j < W; ++j) {
+            w0[j] = load16<T>(wrow + j * wrow_bytes, i);
+            w1[j] = load16<T>(wrow + j * wrow_bytes, i + 16);
+        }
+        LF_UNROLL
         for (int k = 0; k < R; ++k) {
-            acc0[k] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + k * n + i), acc0[k]);
-            acc1[k] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + k * n + i + 16), acc1[k]);
+            const __m512 x0 = _mm512_loadu_ps(x + k * n + i), x1 = _mm512_loadu_ps(x + k * n + i + 16);
+            LF_UNROLL
+            for (int j = 0; j < W; ++j) {
+                acc0[j][k] = _mm512_fmadd_ps(w0[j], x0, acc0[j][k]);
+                acc1[j][k] = _mm512_fmadd_ps(w1[j], x1, acc1[j][k]);
+            }
         }
     }
     if (i + 16 <= n) {
-        const __m512 w0 = load16<T>(w, i);
-        for (int k = 0; k < R; ++k) acc0[k] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + k * n + i), acc0[k]);
+        LF_UNROLL
+        for (int j = 0; j < W; ++j) {
+            const __m512 w0 = load16<T>(wrow + j * wrow_bytes, i);
+            LF_UNROLL
+            for (int k = 0; k < R; ++k) acc0[j][k] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + k * n + i), acc0[j][k]);
+        }
         i += 16;
     }
     if (i < n) {
         const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
-        const __m512 w1 = load16_masked<T>(w, i, m);
-        for (int k = 0; k < R; ++k) acc1[k] = _mm512_fmadd_ps(w1, _mm512_maskz_loadu_ps(m, x + k * n + i), acc1[k]);
+        LF_UNROLL
+        for (int j = 0; j < W; ++j) {
+            const __m512 w1 = load16_masked<T>(wrow + j * wrow_bytes, i, m);
+            LF_UNROLL
+            for (int k = 0; k < R; ++k)
+                acc1[j][k] = _mm512_fmadd_ps(w1, _mm512_maskz_loadu_ps(m, x + k * n + i), acc1[j][k]);
+        }
     }
-    for (int k = 0; k < R; ++k) out[k] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[k], acc1[k]));
+    LF_UNROLL
+    for (int j = 0; j < W; ++j)
+        LF_UNROLL
+        for (int k = 0; k < R; ++k) out[j * R + k] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[j][k], acc1[j][k]));
 }
 
-// ---- driver -----------------------------------------------------------------------------------
-
-template <int R>
-LF_AVX512 void rows_r(const matmul_job& job, const uint8_t* wrow, int64_t r0, float* out) {
-    const weight_view& w = job.w;
-    const int64_t n = w.n_in;
-    switch (w.type) {
-        case dtype::f32: return float_rows<dtype::f32, R>(wrow, job.x + r0 * n, n, out);
-        case dtype::f16: return float_rows<dtype::f16, R>(wrow, job.x + r0 * n, n, out);
-        case dtype::bf16: return float_rows<dtype::bf16, R>(wrow, job.x + r0 * n, n, out);
-        case dtype::q8_0:
-            return quant_rows<block_q8_0, R>(reinterpret_cast<const block_q8_0*>(wrow), n / qk8_0,
-                                             act_at(job.xq, job.n_rows, n), n, r0, out);
-        case dtype::q4_0:
-            return quant_rows<block_q4_0, R>(reinterpret_cast<const block_q4_0*>(wrow), n / qk4_0,
-                                             act_at(job.xq, job.n_rows, n), n, r0, out);
+// Up to 16 accumulators: 2x4 or 1x8 tiles, two accumulators each.
+struct float_tiles {
+    static constexpr int max_r = 8;
+    static constexpr int w_for_r[9] = {0, 2, 2, 2, 2, 1, 1, 1, 1};
+    template <int W, int R>
+    LF_AVX512 static void run(const matmul_job& job, const uint8_t* wrow, size_t wrow_bytes, int64_t r0, float* out) {
+        const int64_t n = job.w.n_in;
+        const float* x = job.x + r0 * n;
+        switch (job.w.type) {
+            case dtype::f16: return float_tile<dtype::f16, W, R>(wrow, wrow_bytes, x, n, out);
+            case dtype::bf16: return float_tile<dtype::bf16, W, R>(wrow, wrow_bytes, x, n, out);
+            default: return float_tile<dtype::f32, W, R>(wrow, wrow_bytes, x, n, out);
+        }
     }
-}
+};
+
+constexpr tile_table k_float_tiles = make_tile_table<float_tiles>();
 
 void avx512_dot_rows(const matmul_job& job, int64_t o0, int64_t o1) {
-    static constexpr rows_fn fns[k_max_rows] = {rows_r<1>, rows_r<2>, rows_r<3>, rows_r<4>, rows_r<5>, rows_r<6>, rows_r<7>, rows_r<8>};
-    dot_rows_blocked(job, o0, o1, fns, k_max_rows);
+    switch (job.w.type) {
+        case dtype::q4_0: return quant_rows<block_q4_0>(job, o0, o1);
+        case dtype::q8_0: return quant_rows<block_q8_0>(job, o0, o1);
+        default: return dot_rows_tiled(job, o0, o1, k_float_tiles);
+    }
 }
 
 }  // namespace
 
-const matmul_kernels k_avx512_kernels = {avx512_act_bytes, avx512_quantize_act, avx512_act_to_q8_0,
-                                         avx512_dot_rows};
+const matmul_kernels k_avx512_kernels = {q8_act_bytes, avx512_quantize_act, q8_act_to_q8_0, avx512_dot_rows};
 
 }  // namespace lf::cpu
 #endif  // __x86_64__

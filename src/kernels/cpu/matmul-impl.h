@@ -13,9 +13,13 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "kernels/cpu/matmul.h"
 #include "quant/quant.h"
+
+// Small loops over a tile's rows must be unrolled so each accumulator stays in a register.
+#define LF_UNROLL _Pragma("GCC unroll 16")
 
 namespace lf::cpu {
 
@@ -39,13 +43,69 @@ struct matmul_kernels {
     void (*dot_rows)(const matmul_job& job, int64_t o0, int64_t o1);
 };
 
-// One weight row (wrow, the bytes of output row o) times activation rows r0 .. r0+R-1, into
-// out[0 .. R). A level instantiates one per R so each can keep R rows in registers.
-using rows_fn = void (*)(const matmul_job& job, const uint8_t* wrow, int64_t r0, float* out);
+// Quantized activations as the SIMD levels read them: ggml's q8_0 values and scales, split so a
+// block's four-byte groups can be broadcast straight from memory.
+struct q8_act {
+    int8_t* qs;    // int8 [n_rows, n_in]: q8_0 values
+    int32_t* sum;  // i32 [n_rows, n_in / 32]: sum of each block's values (for unsigned-weight tricks)
+    float* d;      // f32 [n_rows, n_in / 32]: each block's scale, rounded to f16 as ggml stores it
+};
 
-// The loop the SIMD levels share: output rows [o0, o1), activation rows in tiles that stay in
-// L2 beside the task's weight rows, groups of up to max_rows rows per call of fns[R - 1].
-void dot_rows_blocked(const matmul_job& job, int64_t o0, int64_t o1, const rows_fn* fns, int max_rows);
+inline size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
+
+inline size_t q8_act_bytes(int64_t n_rows, int64_t n_in) {
+    const size_t nb = static_cast<size_t>(n_rows * (n_in / 32));
+    return align64(static_cast<size_t>(n_rows * n_in)) + align64(nb * 4) + nb * 4;
+}
+
+inline q8_act q8_act_at(const void* xq, int64_t n_rows, int64_t n_in) {
+    auto* base = static_cast<uint8_t*>(const_cast<void*>(xq));
+    const size_t nb = static_cast<size_t>(n_rows * (n_in / 32));
+    const size_t qs_bytes = align64(static_cast<size_t>(n_rows * n_in));
+    return {reinterpret_cast<int8_t*>(base), reinterpret_cast<int32_t*>(base + qs_bytes),
+            reinterpret_cast<float*>(base + qs_bytes + align64(nb * 4))};
+}
+
+void q8_act_to_q8_0(const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out);
+
+// A register tile: W consecutive weight rows (the first at wrow, then every wrow_bytes) times
+// activation rows r0 .. r0+R-1, into out[j * R + k] for weight row j and activation row k.
+// A level instantiates one per (W, R) so the W*R accumulators live in registers: each weight
+// load serves R rows and each activation load serves W outputs.
+using tile_fn = void (*)(const matmul_job& job, const uint8_t* wrow, size_t wrow_bytes, int64_t r0, float* out);
+
+struct tile_table {
+    int max_r = 1;                   // activation rows per tile, at most 8
+    int w_for_r[9] = {};             // weight rows per tile for a group of r activation rows
+    tile_fn fn[4][8] = {};           // fn[w - 1][r - 1], set for every w <= w_for_r[r]
+};
+
+// Builds a table from K::max_r, K::w_for_r[9] and K::run<W, R>, instantiating only the (W, R)
+// pairs the table uses.
+template <typename K, int W, int R>
+constexpr tile_fn tile_or_null() {
+    if constexpr (R <= K::max_r && W <= K::w_for_r[R]) return &K::template run<W, R>;
+    else return nullptr;
+}
+template <typename K, int W, int... R0>
+constexpr void fill_tiles(tile_table& t, std::integer_sequence<int, R0...>) {
+    ((t.fn[W - 1][R0] = tile_or_null<K, W, R0 + 1>()), ...);
+}
+template <typename K>
+constexpr tile_table make_tile_table() {
+    tile_table t;
+    t.max_r = K::max_r;
+    for (int r = 0; r <= 8; ++r) t.w_for_r[r] = K::w_for_r[r];
+    fill_tiles<K, 1>(t, std::make_integer_sequence<int, 8>{});
+    fill_tiles<K, 2>(t, std::make_integer_sequence<int, 8>{});
+    fill_tiles<K, 3>(t, std::make_integer_sequence<int, 8>{});
+    fill_tiles<K, 4>(t, std::make_integer_sequence<int, 8>{});
+    return t;
+}
+
+// The loop the SIMD levels share: output rows [o0, o1) in steps of 4, activation rows in tiles
+// that stay in L2 beside the task's weight rows, register tiles from the table.
+void dot_rows_tiled(const matmul_job& job, int64_t o0, int64_t o1, const tile_table& tiles);
 
 // The kernels of a level, or nullptr when this build or CPU lacks it.
 const matmul_kernels* kernels_for(cpu_isa isa);

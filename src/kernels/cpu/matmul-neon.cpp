@@ -1,14 +1,20 @@
 // AArch64 NEON matmul kernels with the dot-product extension (sdot). Functions carry their own
 // target attribute; the driver runs them only when the CPU reports asimddp.
 //
-// Quantized activations: int8 qs [n_rows, n_in] (ggml's q8_0 values), then the f16-rounded block
-// scales as f32 [n_rows, n_in / 32]. A weight block is unpacked once into two registers of signed
-// bytes and multiplied against 1-4 activation rows with sdot (signed x signed, exact). Each row
-// keeps two f32 accumulators (even/odd blocks or 4-wide steps), the same sequence for any batch.
+// Quantized weights: four output rows share one register, one row per 32-bit lane. Each block's
+// bytes of the four rows are transposed on the fly (4x4 transposes of 32-bit groups), so lane j
+// of register t holds row j's signed weights for elements 4t..4t+3, and sdot-by-lane applies four
+// activation bytes to all four rows. Every lane keeps an exact int32 block sum and follows the
+// scalar reference's float sequence - (sum * d_w) * d_x added block after block - so results are
+// bit-identical to it. The weight tile is unpacked once for up to 4 activation rows.
+// Float weights: one weight row x up to 4 activation rows of 4-wide FMAs (tolerance vs. the
+// reference), two accumulators per row, the same sequence for any batch.
 #include "kernels/cpu/matmul-impl.h"
 
 #if defined(__aarch64__)
 #include <arm_neon.h>
+
+#include <cstring>
 
 #include "core/error.h"
 
@@ -21,30 +27,12 @@
 namespace lf::cpu {
 namespace {
 
-constexpr int k_max_rows = 4;
-
-size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
-
-struct act_layout {
-    int8_t* qs;  // int8 [n_rows, n_in]
-    float* d;    // f32 [n_rows, n_in / 32]
-};
-
-act_layout act_at(const void* xq, int64_t n_rows, int64_t n_in) {
-    auto* base = static_cast<uint8_t*>(const_cast<void*>(xq));
-    return {reinterpret_cast<int8_t*>(base),
-            reinterpret_cast<float*>(base + align64(static_cast<size_t>(n_rows * n_in)))};
-}
-
-size_t neon_act_bytes(int64_t n_rows, int64_t n_in) {
-    return align64(static_cast<size_t>(n_rows * n_in)) + static_cast<size_t>(n_rows * (n_in / qk8_0)) * 4;
-}
-
 // One q8_0 block with ggml's reference rounding. FCVTAS (vcvtaq) rounds half away from zero,
 // which is exactly roundf.
-LF_NEON void quantize_block(const float* x, int8_t* qs, float* d_out) {
+LF_NEON void quantize_block(const float* x, int8_t* qs, int32_t* sum, float* d_out) {
     float32x4_t v[8];
     float32x4_t m = vdupq_n_f32(0.0f);
+    LF_UNROLL
     for (int k = 0; k < 8; ++k) {
         v[k] = vld1q_f32(x + 4 * k);
         m = vmaxq_f32(m, vabsq_f32(v[k]));
@@ -54,83 +42,158 @@ LF_NEON void quantize_block(const float* x, int8_t* qs, float* d_out) {
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     *d_out = fp16_to_fp32(fp32_to_fp16(d));
     const float32x4_t vid = vdupq_n_f32(id);
+    int32x4_t total = vdupq_n_s32(0);
     for (int k = 0; k < 8; k += 2) {
         const int32x4_t a = vcvtaq_s32_f32(vmulq_f32(v[k], vid));
         const int32x4_t b = vcvtaq_s32_f32(vmulq_f32(v[k + 1], vid));
+        total = vaddq_s32(total, vaddq_s32(a, b));
         const int16x8_t h = vcombine_s16(vqmovn_s32(a), vqmovn_s32(b));
         vst1_s8(qs + 4 * k, vqmovn_s16(h));
     }
+    *sum = vaddvq_s32(total);
 }
 
 LF_NEON void neon_quantize_act(const float* x, int64_t n_rows, int64_t n_in, int64_t row0, int64_t row1,
                                void* xq) {
-    const act_layout a = act_at(xq, n_rows, n_in);
+    const q8_act a = q8_act_at(xq, n_rows, n_in);
     const int64_t nb = n_in / qk8_0;
     for (int64_t r = row0; r < row1; ++r)
         for (int64_t ib = 0; ib < nb; ++ib)
-            quantize_block(x + r * n_in + ib * qk8_0, a.qs + r * n_in + ib * qk8_0, a.d + r * nb + ib);
+            quantize_block(x + r * n_in + ib * qk8_0, a.qs + r * n_in + ib * qk8_0, a.sum + r * nb + ib,
+                           a.d + r * nb + ib);
 }
 
-void neon_act_to_q8_0(const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
-    const act_layout a = act_at(xq, n_rows, n_in);
-    const int64_t nb = n_in / qk8_0;
-    for (int64_t ib = 0; ib < nb; ++ib) {
-        out[ib].d = fp32_to_fp16(a.d[r * nb + ib]);
-        for (int j = 0; j < qk8_0; ++j) out[ib].qs[j] = a.qs[r * n_in + ib * qk8_0 + j];
-    }
-}
+// ---- quantized weights ------------------------------------------------------------------------
 
-struct wblock {
-    int8x16_t lo, hi;  // elements 0-15 and 16-31 as signed bytes
-    float d;
-};
+constexpr int k_tile_out = 4;  // output rows per quantized tile (one per lane)
+constexpr int k_tile_act = 4;  // activation rows per quantized tile
 
-LF_NEON inline wblock load_block(const block_q4_0& b) {
-    const uint8x16_t q = vld1q_u8(b.qs);
-    const int8x16_t eight = vdupq_n_s8(8);
-    return {vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(0x0f))), eight),
-            vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), eight), fp16_to_fp32(b.d)};
-}
-LF_NEON inline wblock load_block(const block_q8_0& b) {
-    return {vld1q_s8(b.qs), vld1q_s8(b.qs + 16), fp16_to_fp32(b.d)};
-}
-
-// sdot; older clang only declares vdotq_s32 when the whole file is built with dotprod.
-LF_NEON inline int32x4_t sdot(int32x4_t acc, int8x16_t a, int8x16_t b) {
+// acc + (4 bytes of a per lane) . (bytes 4L..4L+3 of b); older clang only declares the dot
+// product intrinsics when the whole file is built with dotprod.
+template <int L>
+LF_NEON inline int32x4_t sdot_lane(int32x4_t acc, int8x16_t a, int8x16_t b) {
 #if defined(__ARM_FEATURE_DOTPROD) || !defined(__clang__)
-    return vdotq_s32(acc, a, b);
+    return vdotq_laneq_s32(acc, a, b, L);
 #else
-    __asm__("sdot %0.4s, %1.16b, %2.16b" : "+w"(acc) : "w"(a), "w"(b));
+    if constexpr (L == 0) __asm__("sdot %0.4s, %1.16b, %2.4b[0]" : "+w"(acc) : "w"(a), "w"(b));
+    else if constexpr (L == 1) __asm__("sdot %0.4s, %1.16b, %2.4b[1]" : "+w"(acc) : "w"(a), "w"(b));
+    else if constexpr (L == 2) __asm__("sdot %0.4s, %1.16b, %2.4b[2]" : "+w"(acc) : "w"(a), "w"(b));
+    else __asm__("sdot %0.4s, %1.16b, %2.4b[3]" : "+w"(acc) : "w"(a), "w"(b));
     return acc;
 #endif
 }
 
-LF_NEON inline float32x4_t accumulate(const wblock& w, const int8_t* x, float dx, float32x4_t acc) {
-    int32x4_t s = sdot(vdupq_n_s32(0), w.lo, vld1q_s8(x));
-    s = sdot(s, w.hi, vld1q_s8(x + 16));
-    return vfmaq_f32(acc, vcvtq_f32_s32(s), vdupq_n_f32(w.d * dx));
+// Sixteen bytes at `off` of each of the 4 rows, transposed: lane j of t[k] = row j's bytes
+// 4k..4k+3.
+LF_NEON inline void load_transposed(const uint8_t* const rows[4], size_t off, uint8x16_t t[4]) {
+    const uint32x4_t a0 = vreinterpretq_u32_u8(vld1q_u8(rows[0] + off));
+    const uint32x4_t a1 = vreinterpretq_u32_u8(vld1q_u8(rows[1] + off));
+    const uint32x4_t a2 = vreinterpretq_u32_u8(vld1q_u8(rows[2] + off));
+    const uint32x4_t a3 = vreinterpretq_u32_u8(vld1q_u8(rows[3] + off));
+    const uint64x2_t p0 = vreinterpretq_u64_u32(vtrn1q_u32(a0, a1));  // a0.0 a1.0 a0.2 a1.2
+    const uint64x2_t p1 = vreinterpretq_u64_u32(vtrn2q_u32(a0, a1));  // a0.1 a1.1 a0.3 a1.3
+    const uint64x2_t p2 = vreinterpretq_u64_u32(vtrn1q_u32(a2, a3));
+    const uint64x2_t p3 = vreinterpretq_u64_u32(vtrn2q_u32(a2, a3));
+    t[0] = vreinterpretq_u8_u64(vtrn1q_u64(p0, p2));
+    t[1] = vreinterpretq_u8_u64(vtrn1q_u64(p1, p3));
+    t[2] = vreinterpretq_u8_u64(vtrn2q_u64(p0, p2));
+    t[3] = vreinterpretq_u8_u64(vtrn2q_u64(p1, p3));
 }
 
+// Signed weights of one block for the 4 rows: w[t] lane j = row j's elements 4t..4t+3.
+LF_NEON inline void unpack_block(const block_q4_0*, const uint8_t* const rows[4], size_t off, int8x16_t w[8]) {
+    uint8x16_t t[4];
+    load_transposed(rows, off + 2, t);
+    const int8x16_t eight = vdupq_n_s8(8);
+    LF_UNROLL
+    for (int k = 0; k < 4; ++k) {
+        w[k] = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(t[k], vdupq_n_u8(0x0f))), eight);
+        w[k + 4] = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(t[k], 4)), eight);
+    }
+}
+LF_NEON inline void unpack_block(const block_q8_0*, const uint8_t* const rows[4], size_t off, int8x16_t w[8]) {
+    uint8x16_t t[8];
+    load_transposed(rows, off + 2, t);
+    load_transposed(rows, off + 18, t + 4);
+    LF_UNROLL
+    for (int k = 0; k < 8; ++k) w[k] = vreinterpretq_s8_u8(t[k]);
+}
+
+// Output rows o0 .. o0+n_valid-1 (n_valid <= 4) times activation rows r0 .. r0+R-1. Rows past
+// n_valid repeat the last valid row and are not stored.
 template <typename Block, int R>
-LF_NEON void quant_rows(const Block* w, int64_t nb, act_layout a, int64_t n_in, int64_t r0, float* out) {
-    float32x4_t acc0[R], acc1[R];
-    for (int k = 0; k < R; ++k) acc0[k] = acc1[k] = vdupq_n_f32(0.0f);
-    const int8_t* xqs = a.qs + r0 * n_in;
-    const float* xd = a.d + r0 * nb;
-    int64_t ib = 0;
-    for (; ib + 2 <= nb; ib += 2) {
-        const wblock w0 = load_block(w[ib]), w1 = load_block(w[ib + 1]);
+LF_NEON void quant_tile(const matmul_job& job, int64_t o0, int n_valid, int64_t r0) {
+    const weight_view& wv = job.w;
+    const int64_t n_in = wv.n_in, nb = n_in / 32;
+    const size_t rb = row_bytes(wv.type, n_in);
+    const auto* base = static_cast<const uint8_t*>(wv.data) + static_cast<size_t>(o0) * rb;
+    const uint8_t* rows[4];
+    LF_UNROLL
+    for (int j = 0; j < 4; ++j) rows[j] = base + static_cast<size_t>(j < n_valid ? j : n_valid - 1) * rb;
+    const q8_act a = q8_act_at(job.xq, job.n_rows, n_in);
+
+    float32x4_t acc[R];
+    LF_UNROLL
+    for (int k = 0; k < R; ++k) acc[k] = vdupq_n_f32(0.0f);
+    for (int64_t ib = 0; ib < nb; ++ib) {
+        const size_t off = static_cast<size_t>(ib) * sizeof(Block);
+        int8x16_t w[8];
+        unpack_block(static_cast<const Block*>(nullptr), rows, off, w);
+        uint16_t h[4];
+        LF_UNROLL
+        for (int j = 0; j < 4; ++j) std::memcpy(&h[j], rows[j] + off, 2);
+        const float32x4_t dw = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h)));
+        LF_UNROLL
         for (int k = 0; k < R; ++k) {
-            acc0[k] = accumulate(w0, xqs + k * n_in + ib * qk8_0, xd[k * nb + ib], acc0[k]);
-            acc1[k] = accumulate(w1, xqs + k * n_in + (ib + 1) * qk8_0, xd[k * nb + ib + 1], acc1[k]);
+            const int64_t r = r0 + k;
+            const int8_t* x = a.qs + r * n_in + ib * 32;
+            const int8x16_t xlo = vld1q_s8(x), xhi = vld1q_s8(x + 16);
+            int32x4_t s = vdupq_n_s32(0);
+            s = sdot_lane<0>(s, w[0], xlo);
+            s = sdot_lane<1>(s, w[1], xlo);
+            s = sdot_lane<2>(s, w[2], xlo);
+            s = sdot_lane<3>(s, w[3], xlo);
+            s = sdot_lane<0>(s, w[4], xhi);
+            s = sdot_lane<1>(s, w[5], xhi);
+            s = sdot_lane<2>(s, w[6], xhi);
+            s = sdot_lane<3>(s, w[7], xhi);
+            // The reference's order: (float(sum) * d_w) * d_x, then added to the running sum.
+            const float32x4_t f = vmulq_n_f32(vmulq_f32(vcvtq_f32_s32(s), dw), a.d[r * nb + ib]);
+            acc[k] = vaddq_f32(acc[k], f);
         }
     }
-    if (ib < nb) {
-        const wblock w0 = load_block(w[ib]);
-        for (int k = 0; k < R; ++k) acc0[k] = accumulate(w0, xqs + k * n_in + ib * qk8_0, xd[k * nb + ib], acc0[k]);
+    LF_UNROLL
+    for (int k = 0; k < R; ++k) {
+        float* y = job.y + (r0 + k) * wv.n_out + o0;
+        if (n_valid == 4) {
+            vst1q_f32(y, acc[k]);
+        } else {
+            float tmp[4];
+            vst1q_f32(tmp, acc[k]);
+            for (int j = 0; j < n_valid; ++j) y[j] = tmp[j];
+        }
     }
-    for (int k = 0; k < R; ++k) out[k] = vaddvq_f32(vaddq_f32(acc0[k], acc1[k]));
 }
+
+template <typename Block>
+LF_NEON void quant_rows(const matmul_job& job, int64_t o0, int64_t o1) {
+    for (int64_t t0 = 0; t0 < job.n_rows; t0 += 32) {
+        const int64_t t1 = job.n_rows < t0 + 32 ? job.n_rows : t0 + 32;
+        for (int64_t o = o0; o < o1; o += k_tile_out) {
+            const int n_valid = static_cast<int>(o1 - o < k_tile_out ? o1 - o : k_tile_out);
+            for (int64_t r = t0; r < t1;) {
+                switch (t1 - r < k_tile_act ? t1 - r : k_tile_act) {
+                    case 4: quant_tile<Block, 4>(job, o, n_valid, r); r += 4; break;
+                    case 3: quant_tile<Block, 3>(job, o, n_valid, r); r += 3; break;
+                    case 2: quant_tile<Block, 2>(job, o, n_valid, r); r += 2; break;
+                    default: quant_tile<Block, 1>(job, o, n_valid, r); r += 1; break;
+                }
+            }
+        }
+    }
+}
+
+// ---- float weights ----------------------------------------------------------------------------
 
 template <dtype T>
 LF_NEON inline float32x4_t load4(const void* w, int64_t i) {
@@ -153,10 +216,12 @@ inline float load1(const void* w, int64_t i) {
 template <dtype T, int R>
 LF_NEON void float_rows(const void* w, const float* x, int64_t n, float* out) {
     float32x4_t acc0[R], acc1[R];
+    LF_UNROLL
     for (int k = 0; k < R; ++k) acc0[k] = acc1[k] = vdupq_n_f32(0.0f);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
         const float32x4_t w0 = load4<T>(w, i), w1 = load4<T>(w, i + 4);
+        LF_UNROLL
         for (int k = 0; k < R; ++k) {
             acc0[k] = vfmaq_f32(acc0[k], w0, vld1q_f32(x + k * n + i));
             acc1[k] = vfmaq_f32(acc1[k], w1, vld1q_f32(x + k * n + i + 4));
@@ -164,9 +229,11 @@ LF_NEON void float_rows(const void* w, const float* x, int64_t n, float* out) {
     }
     if (i + 4 <= n) {
         const float32x4_t w0 = load4<T>(w, i);
+        LF_UNROLL
         for (int k = 0; k < R; ++k) acc0[k] = vfmaq_f32(acc0[k], w0, vld1q_f32(x + k * n + i));
         i += 4;
     }
+    LF_UNROLL
     for (int k = 0; k < R; ++k) {
         float s = vaddvq_f32(vaddq_f32(acc0[k], acc1[k]));
         for (int64_t j = i; j < n; ++j) s += load1<T>(w, j) * x[k * n + j];
@@ -174,31 +241,35 @@ LF_NEON void float_rows(const void* w, const float* x, int64_t n, float* out) {
     }
 }
 
-template <int R>
-LF_NEON void rows_r(const matmul_job& job, const uint8_t* wrow, int64_t r0, float* out) {
-    const weight_view& w = job.w;
-    const int64_t n = w.n_in;
-    switch (w.type) {
-        case dtype::f32: return float_rows<dtype::f32, R>(wrow, job.x + r0 * n, n, out);
-        case dtype::f16: return float_rows<dtype::f16, R>(wrow, job.x + r0 * n, n, out);
-        case dtype::bf16: return float_rows<dtype::bf16, R>(wrow, job.x + r0 * n, n, out);
-        case dtype::q8_0:
-            return quant_rows<block_q8_0, R>(reinterpret_cast<const block_q8_0*>(wrow), n / qk8_0,
-                                             act_at(job.xq, job.n_rows, n), n, r0, out);
-        case dtype::q4_0:
-            return quant_rows<block_q4_0, R>(reinterpret_cast<const block_q4_0*>(wrow), n / qk4_0,
-                                             act_at(job.xq, job.n_rows, n), n, r0, out);
+// One weight row per tile (W = 1), up to four activation rows.
+struct float_tiles {
+    static constexpr int max_r = 4;
+    static constexpr int w_for_r[9] = {0, 1, 1, 1, 1, 0, 0, 0, 0};
+    template <int W, int R>
+    LF_NEON static void run(const matmul_job& job, const uint8_t* wrow, size_t, int64_t r0, float* out) {
+        const int64_t n = job.w.n_in;
+        const float* x = job.x + r0 * n;
+        switch (job.w.type) {
+            case dtype::f16: return float_rows<dtype::f16, R>(wrow, x, n, out);
+            case dtype::bf16: return float_rows<dtype::bf16, R>(wrow, x, n, out);
+            default: return float_rows<dtype::f32, R>(wrow, x, n, out);
+        }
     }
-}
+};
+
+constexpr tile_table k_float_tiles = make_tile_table<float_tiles>();
 
 void neon_dot_rows(const matmul_job& job, int64_t o0, int64_t o1) {
-    static constexpr rows_fn fns[k_max_rows] = {rows_r<1>, rows_r<2>, rows_r<3>, rows_r<4>};
-    dot_rows_blocked(job, o0, o1, fns, k_max_rows);
+    switch (job.w.type) {
+        case dtype::q4_0: return quant_rows<block_q4_0>(job, o0, o1);
+        case dtype::q8_0: return quant_rows<block_q8_0>(job, o0, o1);
+        default: return dot_rows_tiled(job, o0, o1, k_float_tiles);
+    }
 }
 
 }  // namespace
 
-const matmul_kernels k_neon_kernels = {neon_act_bytes, neon_quantize_act, neon_act_to_q8_0, neon_dot_rows};
+const matmul_kernels k_neon_kernels = {q8_act_bytes, neon_quantize_act, q8_act_to_q8_0, neon_dot_rows};
 
 }  // namespace lf::cpu
 #endif  // __aarch64__

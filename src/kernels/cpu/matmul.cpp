@@ -183,25 +183,43 @@ bool is_block_type(dtype t) { return t == dtype::q8_0 || t == dtype::q4_0; }
 
 }  // namespace
 
-void dot_rows_blocked(const matmul_job& job, int64_t o0, int64_t o1, const rows_fn* fns, int max_rows) {
+void dot_rows_tiled(const matmul_job& job, int64_t o0, int64_t o1, const tile_table& tiles) {
     const weight_view& w = job.w;
     const size_t wrow_bytes = row_bytes(w.type, w.n_in);
     // 32 quantized rows (about 2 bytes per element) or 16 f32 rows per tile: at n_in = 4096 that
     // is 128-256 KiB, next to at most 64 weight rows of the task.
-    const int64_t tile = is_block_type(w.type) ? 32 : 16;
-    float out[64];
-    LF_CHECK(max_rows <= 64);
-    for (int64_t t0 = 0; t0 < job.n_rows; t0 += tile) {
-        const int64_t t1 = std::min(job.n_rows, t0 + tile);
-        for (int64_t o = o0; o < o1; ++o) {
-            const auto* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * wrow_bytes;
+    const int64_t tile_rows = is_block_type(w.type) ? 32 : 16;
+    constexpr int64_t o_step = 4;
+    float out[4 * 8];
+    for (int64_t t0 = 0; t0 < job.n_rows; t0 += tile_rows) {
+        const int64_t t1 = std::min(job.n_rows, t0 + tile_rows);
+        for (int64_t o = o0; o < o1; o += o_step) {
+            const int64_t o_end = std::min(o1, o + o_step);
             for (int64_t r = t0; r < t1;) {
-                const int n = static_cast<int>(std::min<int64_t>(max_rows, t1 - r));
-                fns[n - 1](job, wrow, r, out);
-                for (int k = 0; k < n; ++k) job.y[(r + k) * w.n_out + o] = out[k];
-                r += n;
+                const int n_r = static_cast<int>(std::min<int64_t>(tiles.max_r, t1 - r));
+                for (int64_t oo = o; oo < o_end;) {
+                    const int n_w = static_cast<int>(std::min<int64_t>(tiles.w_for_r[n_r], o_end - oo));
+                    const auto* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(oo) * wrow_bytes;
+                    tiles.fn[n_w - 1][n_r - 1](job, wrow, wrow_bytes, r, out);
+                    for (int j = 0; j < n_w; ++j)
+                        for (int k = 0; k < n_r; ++k) job.y[(r + k) * w.n_out + oo + j] = out[j * n_r + k];
+                    oo += n_w;
+                }
+                r += n_r;
             }
         }
+    }
+}
+
+void q8_act_to_q8_0(const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
+    const q8_act a = q8_act_at(xq, n_rows, n_in);
+    const int64_t nb = n_in / qk8_0;
+    for (int64_t ib = 0; ib < nb; ++ib) {
+        out[ib].d = fp32_to_fp16(a.d[r * nb + ib]);
+        int sum = 0;
+        for (int j = 0; j < qk8_0; ++j) sum += out[ib].qs[j] = a.qs[r * n_in + ib * qk8_0 + j];
+        // A wrong block sum would break the unsigned-weight correction: refuse to hide it.
+        if (sum != a.sum[r * nb + ib]) out[ib].d = 0x7e00;
     }
 }
 
@@ -276,10 +294,11 @@ void matmul_isa(cpu_isa isa, const weight_view& w, const float* x, int64_t n_row
         job.xq = xq;
     }
 
-    // Tasks of 16-64 output rows, about four per thread so uneven progress evens out; small
-    // enough that a task's weight rows stay in L2 while it works through many activation rows.
+    // Tasks of 16, 32, 48 or 64 output rows (whole 16-row tiles), about four per thread so uneven
+    // progress evens out; small enough that a task's weight rows stay in L2 while it works
+    // through many activation rows.
     const int64_t want = (w.n_out + 4 * pool.size() - 1) / (4 * pool.size());
-    const int64_t per_task = std::clamp<int64_t>((want + 3) & ~int64_t{3}, 16, 64);
+    const int64_t per_task = std::clamp<int64_t>((want + 15) & ~int64_t{15}, 16, 64);
     const int64_t n_tasks = (w.n_out + per_task - 1) / per_task;
     pool.parallel_for(n_tasks, [&](int64_t t, int) {
         k->dot_rows(job, t * per_task, std::min(w.n_out, (t + 1) * per_task));
