@@ -10,7 +10,8 @@
 // steps of a block add up in int16 without overflow (<= 30480) before one widening; the 8 * (sum
 // of x) excess is subtracted in int32. q8_0: ggml's sign trick, maddubs(|w|, sign(x, w)), widened
 // every step. The weight tile is unpacked once for up to 4 activation rows.
-// Float weights: W weight rows x R activation rows of 8-wide FMAs (tolerance vs. the reference).
+// Float weights: 4x2 or 2x4 tiles of weight x activation rows, 8-wide FMAs (tolerance vs. the
+// reference).
 #include "kernels/cpu/matmul-impl.h"
 
 #if defined(__x86_64__)
@@ -81,8 +82,8 @@ LF_AVX2 void avx2_quantize_act(const float* x, int64_t n_rows, int64_t n_in, int
     const int64_t nb = n_in / qk8_0;
     for (int64_t r = row0; r < row1; ++r)
         for (int64_t ib = 0; ib < nb; ++ib)
-            quantize_block(x + r * n_in + ib * qk8_0, a.qs + r * n_in + ib * qk8_0, a.sum + r * nb + ib,
-                           a.d + r * nb + ib);
+            quantize_block(x + r * n_in + ib * qk8_0, a.qs + (ib * n_rows + r) * qk8_0, a.sum + ib * n_rows + r,
+                           a.d + ib * n_rows + r);
 }
 
 // ---- quantized weights ------------------------------------------------------------------------
@@ -90,64 +91,55 @@ LF_AVX2 void avx2_quantize_act(const float* x, int64_t n_rows, int64_t n_in, int
 constexpr int k_tile_out = 8;  // output rows per quantized tile (one per lane)
 constexpr int k_tile_act = 4;  // activation rows per quantized tile
 
-// Sixteen bytes at `off` of each of the 8 rows, transposed: lane j of t[k] = row j's bytes
-// 4k..4k+3. Register q holds rows q and 4+q in its 128-bit lanes, so after the in-lane 4x4
+// Sixteen bytes of each of 8 rows (row j at p + j * rb), transposed: lane j of t[k] = row j's
+// bytes 4k..4k+3. Register q holds rows q and 4+q in its 128-bit lanes, so after the in-lane 4x4
 // transpose lane 4i+q is row 4i+q.
-LF_AVX2_INLINE void load_transposed(const uint8_t* const rows[8], size_t off, __m256i t[4]) {
-    __m256i z[4];
-    LF_UNROLL
-    for (int q = 0; q < 4; ++q)
-        z[q] = _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[4 + q] + off)),
-                                _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[q] + off)));
-    const __m256i a = _mm256_unpacklo_epi32(z[0], z[1]), b = _mm256_unpackhi_epi32(z[0], z[1]);
-    const __m256i c = _mm256_unpacklo_epi32(z[2], z[3]), d = _mm256_unpackhi_epi32(z[2], z[3]);
+LF_AVX2_INLINE __m256i row2(const uint8_t* a, const uint8_t* b) {
+    return _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b)),
+                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(a)));
+}
+
+LF_AVX2_INLINE void load_transposed(const uint8_t* p, size_t rb, __m256i t[4]) {
+    const size_t r3 = 3 * rb, r5 = 5 * rb, r7 = 7 * rb;
+    const __m256i z0 = row2(p, p + 4 * rb), z1 = row2(p + rb, p + r5);
+    const __m256i z2 = row2(p + 2 * rb, p + 2 * r3), z3 = row2(p + r3, p + r7);
+    const __m256i a = _mm256_unpacklo_epi32(z0, z1), b = _mm256_unpackhi_epi32(z0, z1);
+    const __m256i c = _mm256_unpacklo_epi32(z2, z3), d = _mm256_unpackhi_epi32(z2, z3);
     t[0] = _mm256_unpacklo_epi64(a, c);
     t[1] = _mm256_unpackhi_epi64(a, c);
     t[2] = _mm256_unpacklo_epi64(b, d);
     t[3] = _mm256_unpackhi_epi64(b, d);
 }
 
-// The 8 rows' f16 scales of one block (at byte `off` of each row) as f32 lanes.
-LF_AVX2_INLINE __m256 load_scales(const uint8_t* row0, __m256i row_offsets, size_t off) {
-    const __m256i g = _mm256_and_si256(_mm256_i32gather_epi32(reinterpret_cast<const int*>(row0 + off), row_offsets, 1),
-                                       _mm256_set1_epi32(0xffff));
-    return _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(g), _mm256_extracti128_si256(g, 1)));
-}
-
-LF_AVX2_INLINE int32_t load_x4(const int8_t* p) {
+LF_AVX2_INLINE __m256i broadcast4(const int8_t* p) {
     int32_t v;
     std::memcpy(&v, p, 4);
-    return v;
+    return _mm256_set1_epi32(v);
 }
 
-// Output rows o0 .. o0+n_valid-1 (n_valid <= 8) times activation rows r0 .. r0+R-1. Rows past
-// n_valid repeat the last valid row and are not stored.
+// 8 output rows (row j at base + j * rb) times activation rows r0 .. r0+R-1; outputs j < n_valid
+// are stored to y (f32 [n_rows, n_out], already offset to the tile's first output).
 template <typename Block, int R>
-LF_AVX2 void quant_tile(const matmul_job& job, int64_t o0, int n_valid, int64_t r0) {
-    const weight_view& wv = job.w;
-    const int64_t n_in = wv.n_in, nb = n_in / 32;
-    const size_t rb = row_bytes(wv.type, n_in);
-    const auto* base = static_cast<const uint8_t*>(wv.data) + static_cast<size_t>(o0) * rb;
-    const uint8_t* rows[8];
-    alignas(32) int32_t offsets[8];
-    LF_UNROLL
-    for (int j = 0; j < 8; ++j) {
-        offsets[j] = static_cast<int32_t>(std::min(j, n_valid - 1) * rb);
-        rows[j] = base + offsets[j];
-    }
-    const __m256i row_offsets = _mm256_load_si256(reinterpret_cast<const __m256i*>(offsets));
-    const q8_act a = q8_act_at(job.xq, job.n_rows, n_in);
+LF_AVX2 void quant_tile(const uint8_t* base, size_t rb, int64_t nb, const q8_act& a, int64_t n_rows, int64_t r0,
+                        float* y, int64_t n_out, int n_valid) {
+    const __m256i row_offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                                   _mm256_set1_epi32(static_cast<int32_t>(rb)));
     const __m256i ones = _mm256_set1_epi16(1);
-
     __m256 acc[R];
     LF_UNROLL
     for (int k = 0; k < R; ++k) acc[k] = _mm256_setzero_ps();
+    const int8_t* x = a.qs + r0 * 32;
+    const int32_t* xs = a.sum + r0;
+    const float* xd = a.d + r0;
+    const uint8_t* p = base;
     for (int64_t ib = 0; ib < nb; ++ib) {
-        const size_t off = static_cast<size_t>(ib) * sizeof(Block);
-        const __m256 dw = load_scales(base, row_offsets, off);
+        // Scales: the first two bytes of each row's block (gathered as 32-bit, low half kept).
+        const __m256i g = _mm256_and_si256(_mm256_i32gather_epi32(reinterpret_cast<const int*>(p), row_offsets, 1),
+                                           _mm256_set1_epi32(0xffff));
+        const __m256 dw = _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(g), _mm256_extracti128_si256(g, 1)));
         if constexpr (std::is_same_v<Block, block_q4_0>) {
             __m256i t[4], w[8];
-            load_transposed(rows, off + 2, t);
+            load_transposed(p + 2, rb, t);
             const __m256i m4 = _mm256_set1_epi8(0x0f);
             LF_UNROLL
             for (int q = 0; q < 4; ++q) {
@@ -156,55 +148,63 @@ LF_AVX2 void quant_tile(const matmul_job& job, int64_t o0, int n_valid, int64_t 
             }
             LF_UNROLL
             for (int k = 0; k < R; ++k) {
-                const int64_t r = r0 + k;
-                const int8_t* x = a.qs + r * n_in + ib * 32;
-                __m256i s16 = _mm256_maddubs_epi16(w[0], _mm256_set1_epi32(load_x4(x)));
+                const int8_t* xk = x + 32 * k;
+                __m256i s16 = _mm256_maddubs_epi16(w[0], broadcast4(xk));
                 LF_UNROLL
-                for (int q = 1; q < 8; ++q)
-                    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(w[q], _mm256_set1_epi32(load_x4(x + 4 * q))));
-                const __m256i s = _mm256_sub_epi32(_mm256_madd_epi16(s16, ones), _mm256_set1_epi32(8 * a.sum[r * nb + ib]));
-                const __m256 f = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), dw), _mm256_set1_ps(a.d[r * nb + ib]));
+                for (int q = 1; q < 8; ++q) s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(w[q], broadcast4(xk + 4 * q)));
+                const __m256i s = _mm256_sub_epi32(_mm256_madd_epi16(s16, ones), _mm256_set1_epi32(8 * xs[k]));
+                // The reference's order: (float(sum) * d_w) * d_x, then added to the running sum.
+                const __m256 f = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), dw), _mm256_set1_ps(xd[k]));
                 acc[k] = _mm256_add_ps(acc[k], f);
             }
         } else {
             __m256i w[8], wabs[8];
-            load_transposed(rows, off + 2, w);
-            load_transposed(rows, off + 18, w + 4);
+            load_transposed(p + 2, rb, w);
+            load_transposed(p + 18, rb, w + 4);
             LF_UNROLL
             for (int q = 0; q < 8; ++q) wabs[q] = _mm256_sign_epi8(w[q], w[q]);
             LF_UNROLL
             for (int k = 0; k < R; ++k) {
-                const int64_t r = r0 + k;
-                const int8_t* x = a.qs + r * n_in + ib * 32;
+                const int8_t* xk = x + 32 * k;
                 __m256i s = _mm256_setzero_si256();
                 LF_UNROLL
                 for (int q = 0; q < 8; ++q) {
-                    const __m256i sx = _mm256_sign_epi8(_mm256_set1_epi32(load_x4(x + 4 * q)), w[q]);
+                    const __m256i sx = _mm256_sign_epi8(broadcast4(xk + 4 * q), w[q]);
                     s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(wabs[q], sx), ones));
                 }
-                const __m256 f = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), dw), _mm256_set1_ps(a.d[r * nb + ib]));
+                const __m256 f = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), dw), _mm256_set1_ps(xd[k]));
                 acc[k] = _mm256_add_ps(acc[k], f);
             }
         }
+        p += sizeof(Block);
+        x += n_rows * 32;
+        xs += n_rows;
+        xd += n_rows;
     }
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(n_valid), lane);
+    const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(n_valid), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     LF_UNROLL
-    for (int k = 0; k < R; ++k) _mm256_maskstore_ps(job.y + (r0 + k) * wv.n_out + o0, keep, acc[k]);
+    for (int k = 0; k < R; ++k) _mm256_maskstore_ps(y + (r0 + k) * n_out, keep, acc[k]);
 }
 
 template <typename Block>
 LF_AVX2 void quant_rows(const matmul_job& job, int64_t o0, int64_t o1) {
+    const weight_view& w = job.w;
+    const size_t rb = row_bytes(w.type, w.n_in);
+    const int64_t nb = w.n_in / 32;
+    const q8_act a = q8_act_at(job.xq, job.n_rows, w.n_in);
     for (int64_t t0 = 0; t0 < job.n_rows; t0 += 32) {
         const int64_t t1 = std::min(job.n_rows, t0 + 32);
         for (int64_t o = o0; o < o1; o += k_tile_out) {
             const int n_valid = static_cast<int>(std::min<int64_t>(k_tile_out, o1 - o));
+            const uint8_t* rows = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
+            if (n_valid < k_tile_out) rows = padded_rows(rows, rb, n_valid, k_tile_out);
+            float* y = job.y + o;
             for (int64_t r = t0; r < t1;) {
                 switch (std::min<int64_t>(k_tile_act, t1 - r)) {
-                    case 4: quant_tile<Block, 4>(job, o, n_valid, r); r += 4; break;
-                    case 3: quant_tile<Block, 3>(job, o, n_valid, r); r += 3; break;
-                    case 2: quant_tile<Block, 2>(job, o, n_valid, r); r += 2; break;
-                    default: quant_tile<Block, 1>(job, o, n_valid, r); r += 1; break;
+                    case 4: quant_tile<Block, 4>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 4; break;
+                    case 3: quant_tile<Block, 3>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 3; break;
+                    case 2: quant_tile<Block, 2>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 2; break;
+                    default: quant_tile<Block, 1>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 1; break;
                 }
             }
         }
@@ -231,60 +231,43 @@ LF_AVX2_INLINE float load1(const uint8_t* w, int64_t i) {
     else return bf16_to_fp32(reinterpret_cast<const uint16_t*>(w)[i]);
 }
 
-// W weight rows times R activation rows; per (weight row, activation row): two accumulators
-// (alternate 8-wide steps), the 8-wide remainder into the first, one reduction, then the last
-// elements one by one.
+// W weight rows times R activation rows; per (weight row, activation row): one accumulator over
+// 8-wide steps, one reduction, then the last elements one by one - the same sequence for any
+// tile shape, so for any batch.
 template <dtype T, int W, int R>
 LF_AVX2 void float_tile(const uint8_t* wrow, size_t wrow_bytes, const float* x, int64_t n, float* out) {
-    __m256 acc0[W][R], acc1[W][R];
+    __m256 acc[W][R];
     LF_UNROLL
     for (int j = 0; j < W; ++j)
         LF_UNROLL
-        for (int k = 0; k < R; ++k) acc0[j][k] = acc1[j][k] = _mm256_setzero_ps();
+        for (int k = 0; k < R; ++k) acc[j][k] = _mm256_setzero_ps();
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m256 w0[W], w1[W];
+    for (; i + 8 <= n; i += 8) {
+        __m256 wv[W];
         LF_UNROLL
-        for (int j = 0; j < W; ++j) {
-            w0[j] = load8<T>(wrow + j * wrow_bytes, i);
-            w1[j] = load8<T>(wrow + j * wrow_bytes, i + 8);
-        }
+        for (int j = 0; j < W; ++j) wv[j] = load8<T>(wrow + j * wrow_bytes, i);
         LF_UNROLL
         for (int k = 0; k < R; ++k) {
-            const __m256 x0 = _mm256_loadu_ps(x + k * n + i), x1 = _mm256_loadu_ps(x + k * n + i + 8);
+            const __m256 xv = _mm256_loadu_ps(x + k * n + i);
             LF_UNROLL
-            for (int j = 0; j < W; ++j) {
-                acc0[j][k] = _mm256_fmadd_ps(w0[j], x0, acc0[j][k]);
-                acc1[j][k] = _mm256_fmadd_ps(w1[j], x1, acc1[j][k]);
-            }
+            for (int j = 0; j < W; ++j) acc[j][k] = _mm256_fmadd_ps(wv[j], xv, acc[j][k]);
         }
-    }
-    if (i + 8 <= n) {
-        LF_UNROLL
-        for (int j = 0; j < W; ++j) {
-            const __m256 w0 = load8<T>(wrow + j * wrow_bytes, i);
-            LF_UNROLL
-            for (int k = 0; k < R; ++k) acc0[j][k] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + k * n + i), acc0[j][k]);
-        }
-        i += 8;
     }
     LF_UNROLL
     for (int j = 0; j < W; ++j) {
         LF_UNROLL
         for (int k = 0; k < R; ++k) {
-            float s = hsum(_mm256_add_ps(acc0[j][k], acc1[j][k]));
+            float s = hsum(acc[j][k]);
             for (int64_t e = i; e < n; ++e) s += load1<T>(wrow + j * wrow_bytes, e) * x[k * n + e];
             out[j * R + k] = s;
         }
     }
 }
 
-// ---- tables -----------------------------------------------------------------------------------
-
-// Sixteen ymm registers: 2x2 or 1x4 tiles, two accumulators each.
+// Sixteen ymm registers: 4x2 or 2x4 tiles, at most 8 accumulators.
 struct float_tiles {
     static constexpr int max_r = 4;
-    static constexpr int w_for_r[9] = {0, 2, 2, 1, 1, 0, 0, 0, 0};
+    static constexpr int w_for_r[9] = {0, 4, 4, 2, 2, 0, 0, 0, 0};
     template <int W, int R>
     LF_AVX2 static void run(const matmul_job& job, const uint8_t* wrow, size_t wrow_bytes, int64_t r0, float* out) {
         const int64_t n = job.w.n_in;

@@ -12,7 +12,8 @@
 //   q8_0 weights shifted to w + 128; the excess, 8 or 128 times the activation block sum, is
 //   subtracted through the accumulator's start value.
 // The weight tile is unpacked once for up to 8 activation rows.
-// Float weights: W weight rows x R activation rows of 16-wide FMAs (tolerance vs. the reference).
+// Float weights: 4x4 or 2x8 tiles of weight x activation rows, 16-wide FMAs (tolerance vs. the
+// reference).
 #include "kernels/cpu/matmul-impl.h"
 
 #if defined(__x86_64__)
@@ -72,8 +73,8 @@ LF_AVX512 void avx512_quantize_act(const float* x, int64_t n_rows, int64_t n_in,
     const int64_t nb = n_in / qk8_0;
     for (int64_t r = row0; r < row1; ++r)
         for (int64_t ib = 0; ib < nb; ++ib)
-            quantize_block(x + r * n_in + ib * qk8_0, a.qs + r * n_in + ib * qk8_0, a.sum + r * nb + ib,
-                           a.d + r * nb + ib);
+            quantize_block(x + r * n_in + ib * qk8_0, a.qs + (ib * n_rows + r) * qk8_0, a.sum + ib * n_rows + r,
+                           a.d + ib * n_rows + r);
 }
 
 // ---- quantized weights ------------------------------------------------------------------------
@@ -89,32 +90,31 @@ LF_AVX512_INLINE void transpose4(const __m512i z[4], __m512i t[4]) {
     t[3] = _mm512_unpackhi_epi64(b, d);
 }
 
-// Sixteen bytes at `off` of each of the 16 rows, transposed: lane j of t[k] = row j's bytes
-// 4k..4k+3. Register q holds rows q, 4+q, 8+q, 12+q in its 128-bit lanes, so after the in-lane
-// transpose lane 4i+q is row 4i+q.
-LF_AVX512_INLINE void load_transposed(const uint8_t* const rows[16], size_t off, __m512i t[4]) {
-    __m512i z[4];
-    LF_UNROLL
-    for (int q = 0; q < 4; ++q) {
-        z[q] = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[q] + off)));
-        z[q] = _mm512_inserti32x4(z[q], _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[4 + q] + off)), 1);
-        z[q] = _mm512_inserti32x4(z[q], _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[8 + q] + off)), 2);
-        z[q] = _mm512_inserti32x4(z[q], _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[12 + q] + off)), 3);
-    }
+// Sixteen bytes of each of 16 rows (row j at p + j * rb), transposed: lane j of t[k] = row j's
+// bytes 4k..4k+3. Register q holds rows q, 4+q, 8+q, 12+q in its 128-bit lanes, so after the
+// in-lane transpose lane 4i+q is row 4i+q. Offsets are multiples of rb, 3rb, 5rb and 7rb from two
+// bases, which x86 addressing expresses directly.
+LF_AVX512_INLINE __m512i row4(const uint8_t* a, const uint8_t* b, const uint8_t* c, const uint8_t* d) {
+    __m512i z = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a)));
+    z = _mm512_inserti32x4(z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)), 1);
+    z = _mm512_inserti32x4(z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(c)), 2);
+    return _mm512_inserti32x4(z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(d)), 3);
+}
+
+LF_AVX512_INLINE void load_transposed(const uint8_t* p, size_t rb, __m512i t[4]) {
+    const uint8_t* p8 = p + 8 * rb;
+    const size_t r3 = 3 * rb, r5 = 5 * rb, r7 = 7 * rb;
+    const __m512i z[4] = {row4(p, p + 4 * rb, p8, p8 + 4 * rb), row4(p + rb, p + r5, p8 + rb, p8 + r5),
+                          row4(p + 2 * rb, p + 2 * r3, p8 + 2 * rb, p8 + 2 * r3), row4(p + r3, p + r7, p8 + r3, p8 + r7)};
     transpose4(z, t);
 }
 
-// The 16 rows' f16 scales of one block (at byte `off` of each row) as f32 lanes.
-LF_AVX512_INLINE __m512 load_scales(const uint8_t* row0, __m512i row_offsets, size_t off) {
-    const __m512i g = _mm512_i32gather_epi32(row_offsets, row0 + off, 1);
-    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g));
-}
-
-// Unsigned weight bytes of one block for the 16 rows: w[t] lane j = row j's elements 4t..4t+3.
-// Also returns how many times the activation block sum the products exceed the signed ones.
-LF_AVX512_INLINE int unpack_block(const block_q4_0*, const uint8_t* const rows[16], int64_t ib, __m512i w[8]) {
+// Unsigned weight bytes of one block (starting at p in row 0) for the 16 rows: w[t] lane j =
+// row j's elements 4t..4t+3. Returns how many times the activation block sum the products exceed
+// the signed ones.
+LF_AVX512_INLINE int unpack_block(const block_q4_0*, const uint8_t* p, size_t rb, __m512i w[8]) {
     __m512i t[4];
-    load_transposed(rows, static_cast<size_t>(ib) * sizeof(block_q4_0) + 2, t);
+    load_transposed(p + 2, rb, t);
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     LF_UNROLL
     for (int k = 0; k < 4; ++k) {
@@ -123,80 +123,84 @@ LF_AVX512_INLINE int unpack_block(const block_q4_0*, const uint8_t* const rows[1
     }
     return 8;  // nibble q stands for q - 8
 }
-LF_AVX512_INLINE int unpack_block(const block_q8_0*, const uint8_t* const rows[16], int64_t ib, __m512i w[8]) {
-    const size_t off = static_cast<size_t>(ib) * sizeof(block_q8_0) + 2;
-    load_transposed(rows, off, w);
-    load_transposed(rows, off + 16, w + 4);
+LF_AVX512_INLINE int unpack_block(const block_q8_0*, const uint8_t* p, size_t rb, __m512i w[8]) {
+    load_transposed(p + 2, rb, w);
+    load_transposed(p + 18, rb, w + 4);
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
     LF_UNROLL
     for (int k = 0; k < 8; ++k) w[k] = _mm512_xor_si512(w[k], flip);  // w + 128 as unsigned
     return 128;
 }
 
-// Output rows o0 .. o0+n_valid-1 (n_valid <= 16) times activation rows r0 .. r0+R-1. Rows past
-// n_valid repeat the last valid row and are not stored.
-template <typename Block, int R>
-LF_AVX512 void quant_tile(const matmul_job& job, int64_t o0, int n_valid, int64_t r0) {
-    const weight_view& wv = job.w;
-    const int64_t n_in = wv.n_in, nb = n_in / 32;
-    const size_t rb = row_bytes(wv.type, n_in);
-    const auto* base = static_cast<const uint8_t*>(wv.data) + static_cast<size_t>(o0) * rb;
-    const uint8_t* rows[16];
-    alignas(64) int32_t offsets[16];
-    LF_UNROLL
-    for (int j = 0; j < 16; ++j) {
-        offsets[j] = static_cast<int32_t>(std::min(j, n_valid - 1) * rb);
-        rows[j] = base + offsets[j];
-    }
-    const __m512i row_offsets = _mm512_load_si512(offsets);
-    const q8_act a = q8_act_at(job.xq, job.n_rows, n_in);
+LF_AVX512_INLINE __m512i broadcast4(const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
 
+// 16 output rows (row j at base + j * rb) times activation rows r0 .. r0+R-1; outputs j <
+// n_valid are stored to y (f32 [n_rows, n_out], already offset to the tile's first output).
+template <typename Block, int R>
+LF_AVX512 void quant_tile(const uint8_t* base, size_t rb, int64_t nb, const q8_act& a, int64_t n_rows, int64_t r0,
+                          float* y, int64_t n_out, int n_valid) {
+    const __m512i row_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                   _mm512_set1_epi32(static_cast<int32_t>(rb)));
     __m512 acc[R];
     LF_UNROLL
     for (int k = 0; k < R; ++k) acc[k] = _mm512_setzero_ps();
+    const int8_t* x = a.qs + r0 * 32;
+    const int32_t* xs = a.sum + r0;
+    const float* xd = a.d + r0;
+    const uint8_t* p = base;
     for (int64_t ib = 0; ib < nb; ++ib) {
         __m512i w[8];
-        const int excess = unpack_block(static_cast<const Block*>(nullptr), rows, ib, w);
-        const __m512 dw = load_scales(base, row_offsets, static_cast<size_t>(ib) * sizeof(Block));
+        const int excess = unpack_block(static_cast<const Block*>(nullptr), p, rb, w);
+        // Scales: the first two bytes of each row's block (gathered as 32-bit, low half kept).
+        const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(row_offsets, p, 1)));
         LF_UNROLL
         for (int k = 0; k < R; ++k) {
-            const int64_t r = r0 + k;
-            const int8_t* x = a.qs + r * n_in + ib * 32;
-            __m512i s = _mm512_set1_epi32(-excess * a.sum[r * nb + ib]);
+            __m512i s = _mm512_set1_epi32(-excess * xs[k]);
             LF_UNROLL
-            for (int t = 0; t < 8; ++t) {
-                int32_t x4;
-                std::memcpy(&x4, x + 4 * t, 4);
-                s = _mm512_dpbusd_epi32(s, w[t], _mm512_set1_epi32(x4));
-            }
+            for (int t = 0; t < 8; ++t) s = _mm512_dpbusd_epi32(s, w[t], broadcast4(x + 32 * k + 4 * t));
             // The reference's order: (float(sum) * d_w) * d_x, then added to the running sum.
-            const __m512 f = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(s), dw), _mm512_set1_ps(a.d[r * nb + ib]));
+            const __m512 f = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(s), dw), _mm512_set1_ps(xd[k]));
             acc[k] = _mm512_add_ps(acc[k], f);
         }
+        p += sizeof(Block);
+        x += n_rows * 32;
+        xs += n_rows;
+        xd += n_rows;
     }
     const __mmask16 keep = static_cast<__mmask16>((1u << n_valid) - 1);
     LF_UNROLL
-    for (int k = 0; k < R; ++k) _mm512_mask_storeu_ps(job.y + (r0 + k) * wv.n_out + o0, keep, acc[k]);
+    for (int k = 0; k < R; ++k) _mm512_mask_storeu_ps(y + (r0 + k) * n_out, keep, acc[k]);
 }
 
 template <typename Block>
 LF_AVX512 void quant_rows(const matmul_job& job, int64_t o0, int64_t o1) {
+    const weight_view& w = job.w;
+    const size_t rb = row_bytes(w.type, w.n_in);
+    const int64_t nb = w.n_in / 32;
+    const q8_act a = q8_act_at(job.xq, job.n_rows, w.n_in);
     // Activation rows in tiles of 32 (about 1 byte per element, in L2), output rows in tiles of
     // 16 whose weight blocks are unpacked once per group of up to 8 activation rows.
     for (int64_t t0 = 0; t0 < job.n_rows; t0 += 32) {
         const int64_t t1 = std::min(job.n_rows, t0 + 32);
         for (int64_t o = o0; o < o1; o += k_tile_out) {
             const int n_valid = static_cast<int>(std::min<int64_t>(k_tile_out, o1 - o));
+            const uint8_t* rows = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
+            if (n_valid < k_tile_out) rows = padded_rows(rows, rb, n_valid, k_tile_out);
+            float* y = job.y + o;
             for (int64_t r = t0; r < t1;) {
                 switch (std::min<int64_t>(k_tile_act, t1 - r)) {
-                    case 8: quant_tile<Block, 8>(job, o, n_valid, r); r += 8; break;
-                    case 7: quant_tile<Block, 7>(job, o, n_valid, r); r += 7; break;
-                    case 6: quant_tile<Block, 6>(job, o, n_valid, r); r += 6; break;
-                    case 5: quant_tile<Block, 5>(job, o, n_valid, r); r += 5; break;
-                    case 4: quant_tile<Block, 4>(job, o, n_valid, r); r += 4; break;
-                    case 3: quant_tile<Block, 3>(job, o, n_valid, r); r += 3; break;
-                    case 2: quant_tile<Block, 2>(job, o, n_valid, r); r += 2; break;
-                    default: quant_tile<Block, 1>(job, o, n_valid, r); r += 1; break;
+                    case 8: quant_tile<Block, 8>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 8; break;
+                    case 7: quant_tile<Block, 7>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 7; break;
+                    case 6: quant_tile<Block, 6>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 6; break;
+                    case 5: quant_tile<Block, 5>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 5; break;
+                    case 4: quant_tile<Block, 4>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 4; break;
+                    case 3: quant_tile<Block, 3>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 3; break;
+                    case 2: quant_tile<Block, 2>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 2; break;
+                    default: quant_tile<Block, 1>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 1; break;
                 }
             }
         }
@@ -227,63 +231,50 @@ LF_AVX512_INLINE __m512 load16_masked(const uint8_t* w, int64_t i, __mmask16 m) 
     }
 }
 
-// W weight rows times R activation rows; per (weight row, activation row): two accumulators
-// (alternate 16-wide steps), the 16-wide remainder into the first, the masked rest into the
-// second, one reduction. The same sequence for any tile shape, so any batch.
+// W weight rows times R activation rows; per (weight row, activation row): one accumulator over
+// 16-wide steps, the masked remainder last, one reduction - the same sequence for any tile shape,
+// so for any batch.
 template <dtype T, int W, int R>
 LF_AVX512 void float_tile(const uint8_t* wrow, size_t wrow_bytes, const float* x, int64_t n, float* out) {
-    __m512 acc0[W][R], acc1[W][R];
+    __m512 acc[W][R];
     LF_UNROLL
     for (int j = 0; j < W; ++j)
         LF_UNROLL
-        for (int k = 0; k < R; ++k) acc0[j][k] = acc1[j][k] = _mm512_setzero_ps();
+        for (int k = 0; k < R; ++k) acc[j][k] = _mm512_setzero_ps();
     int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        __m512 w0[W], w1[W];
+    for (; i + 16 <= n; i += 16) {
+        __m512 wv[W];
         LF_UNROLL
-        for (int j = 0; j < W; ++j) {
-            w0[j] = load16<T>(wrow + j * wrow_bytes, i);
-            w1[j] = load16<T>(wrow + j * wrow_bytes, i + 16);
-        }
+        for (int j = 0; j < W; ++j) wv[j] = load16<T>(wrow + j * wrow_bytes, i);
         LF_UNROLL
         for (int k = 0; k < R; ++k) {
-            const __m512 x0 = _mm512_loadu_ps(x + k * n + i), x1 = _mm512_loadu_ps(x + k * n + i + 16);
+            const __m512 xv = _mm512_loadu_ps(x + k * n + i);
             LF_UNROLL
-            for (int j = 0; j < W; ++j) {
-                acc0[j][k] = _mm512_fmadd_ps(w0[j], x0, acc0[j][k]);
-                acc1[j][k] = _mm512_fmadd_ps(w1[j], x1, acc1[j][k]);
-            }
+            for (int j = 0; j < W; ++j) acc[j][k] = _mm512_fmadd_ps(wv[j], xv, acc[j][k]);
         }
-    }
-    if (i + 16 <= n) {
-        LF_UNROLL
-        for (int j = 0; j < W; ++j) {
-            const __m512 w0 = load16<T>(wrow + j * wrow_bytes, i);
-            LF_UNROLL
-            for (int k = 0; k < R; ++k) acc0[j][k] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + k * n + i), acc0[j][k]);
-        }
-        i += 16;
     }
     if (i < n) {
         const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+        __m512 wv[W];
         LF_UNROLL
-        for (int j = 0; j < W; ++j) {
-            const __m512 w1 = load16_masked<T>(wrow + j * wrow_bytes, i, m);
+        for (int j = 0; j < W; ++j) wv[j] = load16_masked<T>(wrow + j * wrow_bytes, i, m);
+        LF_UNROLL
+        for (int k = 0; k < R; ++k) {
+            const __m512 xv = _mm512_maskz_loadu_ps(m, x + k * n + i);
             LF_UNROLL
-            for (int k = 0; k < R; ++k)
-                acc1[j][k] = _mm512_fmadd_ps(w1, _mm512_maskz_loadu_ps(m, x + k * n + i), acc1[j][k]);
+            for (int j = 0; j < W; ++j) acc[j][k] = _mm512_fmadd_ps(wv[j], xv, acc[j][k]);
         }
     }
     LF_UNROLL
     for (int j = 0; j < W; ++j)
         LF_UNROLL
-        for (int k = 0; k < R; ++k) out[j * R + k] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[j][k], acc1[j][k]));
+        for (int k = 0; k < R; ++k) out[j * R + k] = _mm512_reduce_add_ps(acc[j][k]);
 }
 
-// Up to 16 accumulators: 2x4 or 1x8 tiles, two accumulators each.
+// 16 accumulators: 4x4 or 2x8 tiles, so each activation load serves 2-4 weight rows.
 struct float_tiles {
     static constexpr int max_r = 8;
-    static constexpr int w_for_r[9] = {0, 2, 2, 2, 2, 1, 1, 1, 1};
+    static constexpr int w_for_r[9] = {0, 4, 4, 4, 4, 2, 2, 2, 2};
     template <int W, int R>
     LF_AVX512 static void run(const matmul_job& job, const uint8_t* wrow, size_t wrow_bytes, int64_t r0, float* out) {
         const int64_t n = job.w.n_in;

@@ -43,12 +43,14 @@ struct matmul_kernels {
     void (*dot_rows)(const matmul_job& job, int64_t o0, int64_t o1);
 };
 
-// Quantized activations as the SIMD levels read them: ggml's q8_0 values and scales, split so a
-// block's four-byte groups can be broadcast straight from memory.
+// Quantized activations as the SIMD levels read them: ggml's q8_0 values and scales, stored
+// block-major so the rows of a tile sit at fixed distances from one pointer (cheap addressing)
+// and a block's four-byte groups can be broadcast straight from memory.
+// Block ib of row r is entry e = ib * n_rows + r.
 struct q8_act {
-    int8_t* qs;    // int8 [n_rows, n_in]: q8_0 values
-    int32_t* sum;  // i32 [n_rows, n_in / 32]: sum of each block's values (for unsigned-weight tricks)
-    float* d;      // f32 [n_rows, n_in / 32]: each block's scale, rounded to f16 as ggml stores it
+    int8_t* qs;    // int8 [n_in / 32, n_rows, 32]: q8_0 values
+    int32_t* sum;  // i32 [n_in / 32, n_rows]: sum of each block's values (for unsigned-weight tricks)
+    float* d;      // f32 [n_in / 32, n_rows]: each block's scale, rounded to f16 as ggml stores it
 };
 
 inline size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
@@ -67,6 +69,11 @@ inline q8_act q8_act_at(const void* xq, int64_t n_rows, int64_t n_in) {
 }
 
 void q8_act_to_q8_0(const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out);
+
+// For a tile of n_tile output rows of which only n_valid exist (the end of the matrix): a
+// per-thread copy of the n_valid rows (row_bytes apart) followed by copies of the last one, so
+// tile kernels can always address n_tile rows. Rare; the buffer only ever grows.
+const uint8_t* padded_rows(const uint8_t* rows, size_t row_bytes, int n_valid, int n_tile);
 
 // A register tile: W consecutive weight rows (the first at wrow, then every wrow_bytes) times
 // activation rows r0 .. r0+R-1, into out[j * R + k] for weight row j and activation row k.

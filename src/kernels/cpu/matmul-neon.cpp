@@ -59,8 +59,8 @@ LF_NEON void neon_quantize_act(const float* x, int64_t n_rows, int64_t n_in, int
     const int64_t nb = n_in / qk8_0;
     for (int64_t r = row0; r < row1; ++r)
         for (int64_t ib = 0; ib < nb; ++ib)
-            quantize_block(x + r * n_in + ib * qk8_0, a.qs + r * n_in + ib * qk8_0, a.sum + r * nb + ib,
-                           a.d + r * nb + ib);
+            quantize_block(x + r * n_in + ib * qk8_0, a.qs + (ib * n_rows + r) * qk8_0, a.sum + ib * n_rows + r,
+                           a.d + ib * n_rows + r);
 }
 
 // ---- quantized weights ------------------------------------------------------------------------
@@ -83,13 +83,13 @@ LF_NEON inline int32x4_t sdot_lane(int32x4_t acc, int8x16_t a, int8x16_t b) {
 #endif
 }
 
-// Sixteen bytes at `off` of each of the 4 rows, transposed: lane j of t[k] = row j's bytes
-// 4k..4k+3.
-LF_NEON inline void load_transposed(const uint8_t* const rows[4], size_t off, uint8x16_t t[4]) {
-    const uint32x4_t a0 = vreinterpretq_u32_u8(vld1q_u8(rows[0] + off));
-    const uint32x4_t a1 = vreinterpretq_u32_u8(vld1q_u8(rows[1] + off));
-    const uint32x4_t a2 = vreinterpretq_u32_u8(vld1q_u8(rows[2] + off));
-    const uint32x4_t a3 = vreinterpretq_u32_u8(vld1q_u8(rows[3] + off));
+// Sixteen bytes of each of 4 rows (row j at p + j * rb), transposed: lane j of t[k] = row j's
+// bytes 4k..4k+3.
+LF_NEON inline void load_transposed(const uint8_t* p, size_t rb, uint8x16_t t[4]) {
+    const uint32x4_t a0 = vreinterpretq_u32_u8(vld1q_u8(p));
+    const uint32x4_t a1 = vreinterpretq_u32_u8(vld1q_u8(p + rb));
+    const uint32x4_t a2 = vreinterpretq_u32_u8(vld1q_u8(p + 2 * rb));
+    const uint32x4_t a3 = vreinterpretq_u32_u8(vld1q_u8(p + 3 * rb));
     const uint64x2_t p0 = vreinterpretq_u64_u32(vtrn1q_u32(a0, a1));  // a0.0 a1.0 a0.2 a1.2
     const uint64x2_t p1 = vreinterpretq_u64_u32(vtrn2q_u32(a0, a1));  // a0.1 a1.1 a0.3 a1.3
     const uint64x2_t p2 = vreinterpretq_u64_u32(vtrn1q_u32(a2, a3));
@@ -100,10 +100,11 @@ LF_NEON inline void load_transposed(const uint8_t* const rows[4], size_t off, ui
     t[3] = vreinterpretq_u8_u64(vtrn2q_u64(p1, p3));
 }
 
-// Signed weights of one block for the 4 rows: w[t] lane j = row j's elements 4t..4t+3.
-LF_NEON inline void unpack_block(const block_q4_0*, const uint8_t* const rows[4], size_t off, int8x16_t w[8]) {
+// Signed weights of one block (starting at p in row 0) for the 4 rows: w[t] lane j = row j's
+// elements 4t..4t+3.
+LF_NEON inline void unpack_block(const block_q4_0*, const uint8_t* p, size_t rb, int8x16_t w[8]) {
     uint8x16_t t[4];
-    load_transposed(rows, off + 2, t);
+    load_transposed(p + 2, rb, t);
     const int8x16_t eight = vdupq_n_s8(8);
     LF_UNROLL
     for (int k = 0; k < 4; ++k) {
@@ -111,43 +112,35 @@ LF_NEON inline void unpack_block(const block_q4_0*, const uint8_t* const rows[4]
         w[k + 4] = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(t[k], 4)), eight);
     }
 }
-LF_NEON inline void unpack_block(const block_q8_0*, const uint8_t* const rows[4], size_t off, int8x16_t w[8]) {
+LF_NEON inline void unpack_block(const block_q8_0*, const uint8_t* p, size_t rb, int8x16_t w[8]) {
     uint8x16_t t[8];
-    load_transposed(rows, off + 2, t);
-    load_transposed(rows, off + 18, t + 4);
+    load_transposed(p + 2, rb, t);
+    load_transposed(p + 18, rb, t + 4);
     LF_UNROLL
     for (int k = 0; k < 8; ++k) w[k] = vreinterpretq_s8_u8(t[k]);
 }
 
-// Output rows o0 .. o0+n_valid-1 (n_valid <= 4) times activation rows r0 .. r0+R-1. Rows past
-// n_valid repeat the last valid row and are not stored.
+// 4 output rows (row j at base + j * rb) times activation rows r0 .. r0+R-1; outputs j < n_valid
+// are stored to y (f32 [n_rows, n_out], already offset to the tile's first output).
 template <typename Block, int R>
-LF_NEON void quant_tile(const matmul_job& job, int64_t o0, int n_valid, int64_t r0) {
-    const weight_view& wv = job.w;
-    const int64_t n_in = wv.n_in, nb = n_in / 32;
-    const size_t rb = row_bytes(wv.type, n_in);
-    const auto* base = static_cast<const uint8_t*>(wv.data) + static_cast<size_t>(o0) * rb;
-    const uint8_t* rows[4];
-    LF_UNROLL
-    for (int j = 0; j < 4; ++j) rows[j] = base + static_cast<size_t>(j < n_valid ? j : n_valid - 1) * rb;
-    const q8_act a = q8_act_at(job.xq, job.n_rows, n_in);
-
+LF_NEON void quant_tile(const uint8_t* base, size_t rb, int64_t nb, const q8_act& a, int64_t n_rows, int64_t r0,
+                        float* y, int64_t n_out, int n_valid) {
     float32x4_t acc[R];
     LF_UNROLL
     for (int k = 0; k < R; ++k) acc[k] = vdupq_n_f32(0.0f);
+    const int8_t* x = a.qs + r0 * 32;
+    const float* xd = a.d + r0;
+    const uint8_t* p = base;
     for (int64_t ib = 0; ib < nb; ++ib) {
-        const size_t off = static_cast<size_t>(ib) * sizeof(Block);
         int8x16_t w[8];
-        unpack_block(static_cast<const Block*>(nullptr), rows, off, w);
+        unpack_block(static_cast<const Block*>(nullptr), p, rb, w);
         uint16_t h[4];
         LF_UNROLL
-        for (int j = 0; j < 4; ++j) std::memcpy(&h[j], rows[j] + off, 2);
+        for (int j = 0; j < 4; ++j) std::memcpy(&h[j], p + j * rb, 2);
         const float32x4_t dw = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h)));
         LF_UNROLL
         for (int k = 0; k < R; ++k) {
-            const int64_t r = r0 + k;
-            const int8_t* x = a.qs + r * n_in + ib * 32;
-            const int8x16_t xlo = vld1q_s8(x), xhi = vld1q_s8(x + 16);
+            const int8x16_t xlo = vld1q_s8(x + 32 * k), xhi = vld1q_s8(x + 32 * k + 16);
             int32x4_t s = vdupq_n_s32(0);
             s = sdot_lane<0>(s, w[0], xlo);
             s = sdot_lane<1>(s, w[1], xlo);
@@ -158,35 +151,45 @@ LF_NEON void quant_tile(const matmul_job& job, int64_t o0, int n_valid, int64_t 
             s = sdot_lane<2>(s, w[6], xhi);
             s = sdot_lane<3>(s, w[7], xhi);
             // The reference's order: (float(sum) * d_w) * d_x, then added to the running sum.
-            const float32x4_t f = vmulq_n_f32(vmulq_f32(vcvtq_f32_s32(s), dw), a.d[r * nb + ib]);
+            const float32x4_t f = vmulq_n_f32(vmulq_f32(vcvtq_f32_s32(s), dw), xd[k]);
             acc[k] = vaddq_f32(acc[k], f);
         }
+        p += sizeof(Block);
+        x += n_rows * 32;
+        xd += n_rows;
     }
     LF_UNROLL
     for (int k = 0; k < R; ++k) {
-        float* y = job.y + (r0 + k) * wv.n_out + o0;
+        float* yk = y + (r0 + k) * n_out;
         if (n_valid == 4) {
-            vst1q_f32(y, acc[k]);
+            vst1q_f32(yk, acc[k]);
         } else {
             float tmp[4];
             vst1q_f32(tmp, acc[k]);
-            for (int j = 0; j < n_valid; ++j) y[j] = tmp[j];
+            for (int j = 0; j < n_valid; ++j) yk[j] = tmp[j];
         }
     }
 }
 
 template <typename Block>
 LF_NEON void quant_rows(const matmul_job& job, int64_t o0, int64_t o1) {
+    const weight_view& w = job.w;
+    const size_t rb = row_bytes(w.type, w.n_in);
+    const int64_t nb = w.n_in / 32;
+    const q8_act a = q8_act_at(job.xq, job.n_rows, w.n_in);
     for (int64_t t0 = 0; t0 < job.n_rows; t0 += 32) {
         const int64_t t1 = job.n_rows < t0 + 32 ? job.n_rows : t0 + 32;
         for (int64_t o = o0; o < o1; o += k_tile_out) {
             const int n_valid = static_cast<int>(o1 - o < k_tile_out ? o1 - o : k_tile_out);
+            const uint8_t* rows = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
+            if (n_valid < k_tile_out) rows = padded_rows(rows, rb, n_valid, k_tile_out);
+            float* y = job.y + o;
             for (int64_t r = t0; r < t1;) {
                 switch (t1 - r < k_tile_act ? t1 - r : k_tile_act) {
-                    case 4: quant_tile<Block, 4>(job, o, n_valid, r); r += 4; break;
-                    case 3: quant_tile<Block, 3>(job, o, n_valid, r); r += 3; break;
-                    case 2: quant_tile<Block, 2>(job, o, n_valid, r); r += 2; break;
-                    default: quant_tile<Block, 1>(job, o, n_valid, r); r += 1; break;
+                    case 4: quant_tile<Block, 4>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 4; break;
+                    case 3: quant_tile<Block, 3>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 3; break;
+                    case 2: quant_tile<Block, 2>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 2; break;
+                    default: quant_tile<Block, 1>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 1; break;
                 }
             }
         }

@@ -213,14 +213,22 @@ void dot_rows_tiled(const matmul_job& job, int64_t o0, int64_t o1, const tile_ta
 
 void q8_act_to_q8_0(const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
     const q8_act a = q8_act_at(xq, n_rows, n_in);
-    const int64_t nb = n_in / qk8_0;
-    for (int64_t ib = 0; ib < nb; ++ib) {
-        out[ib].d = fp32_to_fp16(a.d[r * nb + ib]);
+    for (int64_t ib = 0; ib < n_in / qk8_0; ++ib) {
+        const int64_t e = ib * n_rows + r;
+        out[ib].d = fp32_to_fp16(a.d[e]);
         int sum = 0;
-        for (int j = 0; j < qk8_0; ++j) sum += out[ib].qs[j] = a.qs[r * n_in + ib * qk8_0 + j];
+        for (int j = 0; j < qk8_0; ++j) sum += out[ib].qs[j] = a.qs[e * qk8_0 + j];
         // A wrong block sum would break the unsigned-weight correction: refuse to hide it.
-        if (sum != a.sum[r * nb + ib]) out[ib].d = 0x7e00;
+        if (sum != a.sum[e]) out[ib].d = 0x7e00;
     }
+}
+
+const uint8_t* padded_rows(const uint8_t* rows, size_t row_bytes, int n_valid, int n_tile) {
+    thread_local std::vector<uint8_t> buffer;
+    if (buffer.size() < row_bytes * n_tile) buffer.resize(row_bytes * n_tile);
+    for (int j = 0; j < n_tile; ++j)
+        std::memcpy(buffer.data() + j * row_bytes, rows + std::min(j, n_valid - 1) * row_bytes, row_bytes);
+    return buffer.data();
 }
 
 const matmul_kernels k_scalar_kernels = {scalar_act_bytes, scalar_quantize_act, scalar_act_to_q8_0,
