@@ -119,6 +119,28 @@ TEST(Matmul, ActiveLevelIsSupported) {
     std::printf("; active: %s\n", name.c_str());
 }
 
+TEST(Matmul, LeapfrogIsaValuesLowerTheLevel) {
+    bool understood = false;
+    const cpu_isa best = lf::cpu::resolve_isa(nullptr, &understood);
+    EXPECT_TRUE(understood);
+    EXPECT_TRUE(lf::isa_supported(best));
+    EXPECT_EQ(lf::cpu::resolve_isa("", nullptr), best);
+    EXPECT_EQ(lf::cpu::resolve_isa("scalar", &understood), cpu_isa::scalar);
+    EXPECT_TRUE(understood);
+    for (cpu_isa isa : {cpu_isa::avx2, cpu_isa::avx512, cpu_isa::neon}) {
+        const cpu_isa got = lf::cpu::resolve_isa(lf::isa_name(isa), &understood);
+        EXPECT_TRUE(understood) << lf::isa_name(isa);
+        EXPECT_TRUE(lf::isa_supported(got)) << lf::isa_name(isa);
+        if (lf::isa_supported(isa)) {
+            EXPECT_EQ(got, isa);
+        } else if (isa == cpu_isa::avx512 && lf::isa_supported(cpu_isa::avx2)) {
+            EXPECT_EQ(got, cpu_isa::avx2);  // the best level below the request
+        }
+    }
+    EXPECT_EQ(lf::cpu::resolve_isa("sse9", &understood), best);
+    EXPECT_FALSE(understood);
+}
+
 TEST(Matmul, ActivationQuantizationIsBitExact) {
     std::mt19937 rng(1);
     const int64_t n_rows = 7, n_in = 32 * 13;

@@ -114,6 +114,11 @@ constexpr tile_table make_tile_table() {
 // that stay in L2 beside the task's weight rows, register tiles from the table.
 void dot_rows_tiled(const matmul_job& job, int64_t o0, int64_t o1, const tile_table& tiles);
 
+// The level for a LEAPFROG_ISA value: the named level when supported, else the best one below
+// it, else the best; null or empty means the best. *understood (if given) is false for a value
+// that names no level.
+cpu_isa resolve_isa(const char* requested, bool* understood);
+
 // The kernels of a level, or nullptr when this build or CPU lacks it.
 const matmul_kernels* kernels_for(cpu_isa isa);
 

@@ -141,19 +141,12 @@ cpu_isa best_isa() {
 }
 
 cpu_isa choose_isa() {
-    const cpu_isa best = best_isa();
     const char* env = std::getenv("LEAPFROG_ISA");
-    if (!env || !*env) return best;
-    const std::string_view want(env);
-    for (cpu_isa isa : {cpu_isa::scalar, cpu_isa::avx2, cpu_isa::avx512, cpu_isa::neon}) {
-        if (want != isa_name(isa)) continue;
-        if (isa_supported(isa)) return isa;
-        // Asked for more than the CPU has: the best level below it on the x86 ladder.
-        if (isa == cpu_isa::avx512 && isa_supported(cpu_isa::avx2)) return cpu_isa::avx2;
-        return isa == cpu_isa::scalar ? cpu_isa::scalar : best;
-    }
-    std::fprintf(stderr, "leapfrog: ignoring LEAPFROG_ISA=%s (expected scalar, avx2, avx512 or neon)\n", env);
-    return best;
+    bool understood = true;
+    const cpu_isa isa = resolve_isa(env, &understood);
+    if (!understood)
+        std::fprintf(stderr, "leapfrog: ignoring LEAPFROG_ISA=%s (expected scalar, avx2, avx512 or neon)\n", env);
+    return isa;
 }
 
 // ---- scratch ----------------------------------------------------------------------------------
@@ -233,6 +226,22 @@ const uint8_t* padded_rows(const uint8_t* rows, size_t row_bytes, int n_valid, i
 
 const matmul_kernels k_scalar_kernels = {scalar_act_bytes, scalar_quantize_act, scalar_act_to_q8_0,
                                          scalar_dot_rows};
+
+cpu_isa resolve_isa(const char* requested, bool* understood) {
+    if (understood) *understood = true;
+    const cpu_isa best = best_isa();
+    if (!requested || !*requested) return best;
+    const std::string_view want(requested);
+    for (cpu_isa isa : {cpu_isa::scalar, cpu_isa::avx2, cpu_isa::avx512, cpu_isa::neon}) {
+        if (want != isa_name(isa)) continue;
+        if (isa_supported(isa)) return isa;
+        // More than the CPU has: the best level below it on the x86 ladder, else the best.
+        if (isa == cpu_isa::avx512 && isa_supported(cpu_isa::avx2)) return cpu_isa::avx2;
+        return best;
+    }
+    if (understood) *understood = false;
+    return best;
+}
 
 const matmul_kernels* kernels_for(cpu_isa isa) {
     if (!isa_supported(isa)) return nullptr;
