@@ -9,7 +9,9 @@
 //   - y[r, o] is computed by one fixed sequence of operations that depends only on (o, r)'s data:
 //     not on n_rows, on the position of r in the batch, on the chunking or on the thread. So a
 //     token's logits are the same whether it is decoded alone or verified among drafts.
-//   - integer block sums are exact; only their f32 accumulation order differs between levels.
+//   - integer block sums are exact; for q8_0/q4_0 weights each output then follows the scalar
+//     reference's float sequence ((sum * d_w) * d_x added block after block), so every level
+//     gives the reference's bits; float weights differ from it by summation order only.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -3,7 +3,8 @@
 // activation rows once per call into a per-calling-thread scratch buffer that only ever grows
 // (no allocation per call after warm-up), and splits the output rows into tasks of 16-64 rows
 // over the pool. The scalar kernels are the oracle: matmul_reference runs them on one thread, and
-// the "scalar" level runs exactly the same code threaded, so both give identical bits.
+// the "scalar" level runs exactly the same code threaded, so both give identical bits. For
+// q8_0/q4_0 weights every SIMD level reproduces those bits too (see matmul-impl.h).
 #include "kernels/cpu/matmul.h"
 
 #include <algorithm>
@@ -170,6 +171,8 @@ void check_shapes(const weight_view& w, const float* x, int64_t n_rows, const fl
     LF_CHECK(w.n_in > 0 && w.n_out > 0 && n_rows >= 0);
     LF_CHECK(w.data != nullptr && (n_rows == 0 || (x != nullptr && y != nullptr)));
     LF_CHECK(w.n_in % traits(w.type).block_elems == 0);
+    // Tile kernels address 16 rows with 32-bit offsets.
+    LF_CHECK(row_bytes(w.type, w.n_in) < (size_t{1} << 27));
 }
 
 bool is_block_type(dtype t) { return t == dtype::q8_0 || t == dtype::q4_0; }
@@ -179,9 +182,8 @@ bool is_block_type(dtype t) { return t == dtype::q8_0 || t == dtype::q4_0; }
 void dot_rows_tiled(const matmul_job& job, int64_t o0, int64_t o1, const tile_table& tiles) {
     const weight_view& w = job.w;
     const size_t wrow_bytes = row_bytes(w.type, w.n_in);
-    // 32 quantized rows (about 2 bytes per element) or 16 f32 rows per tile: at n_in = 4096 that
-    // is 128-256 KiB, next to at most 64 weight rows of the task.
-    const int64_t tile_rows = is_block_type(w.type) ? 32 : 16;
+    // 16 f32 activation rows per tile: 256 KiB at n_in = 4096, next to at most 64 weight rows.
+    const int64_t tile_rows = 16;
     constexpr int64_t o_step = 4;
     float out[4 * 8];
     for (int64_t t0 = 0; t0 < job.n_rows; t0 += tile_rows) {
