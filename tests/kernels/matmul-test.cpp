@@ -149,6 +149,11 @@ TEST(Matmul, ActivationQuantizationIsBitExact) {
     // blocks whose amax is 127 * 2^k.
     for (int64_t i = 0; i < n_in; ++i) x[2 * n_in + i] = (i % 32 == 0) ? 254.0f : float(2 * (i % 100) - 99);
     for (int64_t i = 0; i < n_in; ++i) x[1 * n_in + i] = (i % 32 == 5) ? -63.5f : float((i % 64) - 32) * 0.25f;
+    // Non-finite values: NaN counts as 0, an infinite maximum gives an infinite scale.
+    x[3 * n_in + 3] = std::nanf("");
+    x[3 * n_in + 40] = INFINITY;
+    x[3 * n_in + 70] = -INFINITY;
+    x[3 * n_in + 71] = std::nanf("");
     std::vector<lf::block_q8_0> want(n_in / 32), got(n_in / 32);
     for (cpu_isa isa : supported_isas()) {
         const auto* k = lf::cpu::kernels_for(isa);

@@ -52,8 +52,11 @@ LF_AVX2_INLINE void quantize_block(const float* x, int8_t* qs, int32_t* sum, flo
     __m256 v[4];
     LF_UNROLL
     for (int k = 0; k < 4; ++k) v[k] = _mm256_loadu_ps(x + 8 * k);
-    const __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], abs_mask), _mm256_and_ps(v[1], abs_mask)),
-                                   _mm256_max_ps(_mm256_and_ps(v[2], abs_mask), _mm256_and_ps(v[3], abs_mask)));
+    // NaN lanes count as 0 for the maximum and quantize to 0, as in the scalar reference.
+    __m256 a[4];
+    LF_UNROLL
+    for (int k = 0; k < 4; ++k) a[k] = _mm256_and_ps(_mm256_and_ps(v[k], abs_mask), _mm256_cmp_ps(v[k], v[k], _CMP_ORD_Q));
+    const __m256 m = _mm256_max_ps(_mm256_max_ps(a[0], a[1]), _mm256_max_ps(a[2], a[3]));
     __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
     m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
     m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
@@ -64,7 +67,10 @@ LF_AVX2_INLINE void quantize_block(const float* x, int8_t* qs, int32_t* sum, flo
     const __m256 vid = _mm256_set1_ps(id);
     __m256i q[4];
     LF_UNROLL
-    for (int k = 0; k < 4; ++k) q[k] = _mm256_cvttps_epi32(round_half_away(_mm256_mul_ps(v[k], vid)));
+    for (int k = 0; k < 4; ++k) {
+        const __m256 p = _mm256_mul_ps(v[k], vid);
+        q[k] = _mm256_cvttps_epi32(_mm256_and_ps(round_half_away(p), _mm256_cmp_ps(p, p, _CMP_ORD_Q)));
+    }
     const __m256i s4 = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
     __m128i s2 = _mm_add_epi32(_mm256_castsi256_si128(s4), _mm256_extracti128_si256(s4, 1));
     s2 = _mm_add_epi32(s2, _mm_shuffle_epi32(s2, _MM_SHUFFLE(1, 0, 3, 2)));

@@ -55,12 +55,16 @@ LF_AVX512_INLINE __m512 round_half_away(__m512 v) {
 // One q8_0 block with ggml's reference rounding (d = amax/127, q = roundf(x * (1/d))).
 LF_AVX512_INLINE void quantize_block(const float* x, int8_t* qs, int32_t* sum, float* d_out) {
     const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
-    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    // NaN lanes count as 0 for the maximum and quantize to 0, as in the scalar reference.
+    const __mmask16 num0 = _mm512_cmp_ps_mask(v0, v0, _CMP_ORD_Q), num1 = _mm512_cmp_ps_mask(v1, v1, _CMP_ORD_Q);
+    const float amax = _mm512_reduce_max_ps(
+        _mm512_max_ps(_mm512_maskz_mov_ps(num0, _mm512_abs_ps(v0)), _mm512_maskz_mov_ps(num1, _mm512_abs_ps(v1))));
     const float d = amax / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     const __m512 vid = _mm512_set1_ps(id);
-    const __m512i q0 = _mm512_cvttps_epi32(round_half_away(_mm512_mul_ps(v0, vid)));
-    const __m512i q1 = _mm512_cvttps_epi32(round_half_away(_mm512_mul_ps(v1, vid)));
+    const __m512 p0 = _mm512_mul_ps(v0, vid), p1 = _mm512_mul_ps(v1, vid);
+    const __m512i q0 = _mm512_cvttps_epi32(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(p0, p0, _CMP_ORD_Q), round_half_away(p0)));
+    const __m512i q1 = _mm512_cvttps_epi32(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(p1, p1, _CMP_ORD_Q), round_half_away(p1)));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), _mm512_cvtepi32_epi8(q0));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 16), _mm512_cvtepi32_epi8(q1));
     *sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));

@@ -28,16 +28,16 @@ namespace lf::cpu {
 namespace {
 
 // One q8_0 block with ggml's reference rounding. FCVTAS (vcvtaq) rounds half away from zero,
-// which is exactly roundf.
+// which is exactly roundf, and turns NaN into 0 as the reference does.
 LF_NEON void quantize_block(const float* x, int8_t* qs, int32_t* sum, float* d_out) {
     float32x4_t v[8];
     float32x4_t m = vdupq_n_f32(0.0f);
     LF_UNROLL
     for (int k = 0; k < 8; ++k) {
         v[k] = vld1q_f32(x + 4 * k);
-        m = vmaxq_f32(m, vabsq_f32(v[k]));
+        m = vmaxnmq_f32(m, vabsq_f32(v[k]));  // maxNum: NaN lanes do not count, as in the reference
     }
-    const float amax = vmaxvq_f32(m);
+    const float amax = vmaxnmvq_f32(m);
     const float d = amax / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     *d_out = fp16_to_fp32(fp32_to_fp16(d));
