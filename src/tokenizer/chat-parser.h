@@ -12,6 +12,8 @@
 // split across chunks) and returns only what became certain; the concatenation of all deltas
 // equals the one-shot parse. A tool call is delivered whole once its closing marker arrives.
 // A tool call that never closes or does not parse is returned as content text at finish().
+// Text is split only at (ASCII) marker boundaries, so when every pushed chunk is whole UTF-8
+// characters (stream_detokenizer's output), every delta is too.
 #pragma once
 #include <string>
 #include <string_view>
