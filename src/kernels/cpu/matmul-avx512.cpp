@@ -12,7 +12,7 @@
 //   q8_0 weights shifted to w + 128; the excess, 8 or 128 times the activation block sum, is
 //   subtracted through the accumulator's start value.
 // The weight tile is unpacked once for up to 8 activation rows.
-// Float weights: 4x4 or 2x8 tiles of weight x activation rows, 16-wide FMAs (tolerance vs. the
+// Float weights: 4x4 tiles of weight x activation rows, 16-wide FMAs (tolerance vs. the
 // reference).
 #include "kernels/cpu/matmul-impl.h"
 
@@ -275,10 +275,11 @@ LF_AVX512 void float_tile(const uint8_t* wrow, size_t wrow_bytes, const float* x
         for (int k = 0; k < R; ++k) out[j * R + k] = _mm512_reduce_add_ps(acc[j][k]);
 }
 
-// 16 accumulators: 4x4 or 2x8 tiles, so each activation load serves 2-4 weight rows.
+// Up to 16 accumulators: 4x4 tiles, so each activation load serves 4 weight rows (activation
+// rows stream from L2 once per 4 outputs).
 struct float_tiles {
-    static constexpr int max_r = 8;
-    static constexpr int w_for_r[9] = {0, 4, 4, 4, 4, 2, 2, 2, 2};
+    static constexpr int max_r = 4;
+    static constexpr int w_for_r[9] = {0, 4, 4, 4, 4, 0, 0, 0, 0};
     template <int W, int R>
     LF_AVX512 static void run(const matmul_job& job, const uint8_t* wrow, size_t wrow_bytes, int64_t r0, float* out) {
         const int64_t n = job.w.n_in;
