@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -18,14 +17,10 @@
 
 #include "convert/quant-policy.h"
 #include "convert/safetensors.h"
+#include "convert/vocab-from-hf.h"
 #include "core/error.h"
 #include "core/thread-pool.h"
 #include "quant/quant.h"
-
-#if __has_include("convert/vocab-from-hf.h")
-#include "convert/vocab-from-hf.h"
-#define LF_HAVE_VOCAB_FROM_HF 1
-#endif
 
 namespace lf {
 
@@ -522,13 +517,7 @@ conversion plan_conversion(const std::string& hf_dir, const convert_options& opt
         for (auto& [t, source] : plan) cv.writer.add_tensor(t.name, t.type, t.ne, std::move(source));
     }
 
-    if (has_tokenizer) {
-#ifdef LF_HAVE_VOCAB_FROM_HF
-        write_vocab_metadata(hf_dir, cv.writer);
-#else
-        std::fprintf(stderr, "warning: this build does not convert tokenizer.json yet; the GGUF has no tokenizer\n");
-#endif
-    }
+    if (has_tokenizer) write_vocab_metadata(hf_dir, cv.writer);
     if (m.architecture == "Gemma4UnifiedForConditionalGeneration")
         if (auto ids = read_suppress_tokens(hf_dir)) cv.writer.set("tokenizer.ggml.suppress_tokens", gguf_value::make_arr_i32(*ids));
     return cv;
