@@ -45,11 +45,17 @@ void thread_pool::run_tasks(int thread) {
 void thread_pool::worker_main(int thread) {
     uint64_t seen = 0;
     for (;;) {
-        // Spin for a short while before sleeping: jobs arrive in quick bursts during a step.
-        auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
-        while (generation_.load(std::memory_order_acquire) == seen &&
-               std::chrono::steady_clock::now() < spin_until)
-            for (int i = 0; i < 64; ++i) LF_PAUSE();
+        // Jobs arrive in quick bursts during a step: spin briefly, then yield the core (other
+        // threads may need it when the machine is oversubscribed), then sleep.
+        auto start = std::chrono::steady_clock::now();
+        for (int iter = 0; generation_.load(std::memory_order_acquire) == seen; ++iter) {
+            auto waited = std::chrono::steady_clock::now() - start;
+            if (waited > std::chrono::microseconds(1000)) break;
+            if (waited < std::chrono::microseconds(50))
+                for (int i = 0; i < 32; ++i) LF_PAUSE();
+            else
+                std::this_thread::yield();
+        }
         if (generation_.load(std::memory_order_acquire) == seen) {
             std::unique_lock<std::mutex> lock(mutex_);
             wake_.wait(lock, [&] { return generation_.load() != seen; });
@@ -77,7 +83,11 @@ void thread_pool::parallel_for(int64_t n_tasks, const std::function<void(int64_t
     }
     wake_.notify_all();
     run_tasks(0);
-    while (active_.load(std::memory_order_acquire) != 0) LF_PAUSE();
+    // Wait for the workers' last tasks; yield after a short spin so a descheduled worker can run.
+    for (int iter = 0; active_.load(std::memory_order_acquire) != 0; ++iter) {
+        if (iter < 2000) LF_PAUSE();
+        else std::this_thread::yield();
+    }
     fn_ = nullptr;
 }
 

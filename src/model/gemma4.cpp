@@ -18,6 +18,8 @@ namespace {
 
 std::string blk(int il, const char* name) { return "blk." + std::to_string(il) + "." + name; }
 
+constexpr int k_attn_chunk = 256;  // keys per attention task
+
 // Reference implementations form these scales as a double and round to f32.
 float fsqrt(double v) { return static_cast<float>(std::sqrt(v)); }
 
@@ -292,13 +294,37 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
     s_.attn.resize((size_t)n * nq * D);  // f32 [n, nq, D]
     const int group = nq / nkv;
     const int W = hp_.sliding_window;
-    pool.parallel_for((int64_t)n * nq, [&](int64_t task, int) {
-        int r = static_cast<int>(task / nq), h = static_cast<int>(task % nq);
+    // Keys are processed in fixed chunks of k_attn_chunk positions, each chunk a task, so long
+    // contexts spread over all threads even for one query row. Chunk boundaries depend only on
+    // the row's own key range, which keeps every row's result independent of its batch.
+    std::vector<int> first_task(n + 1, 0);  // task index of each row's first (head, chunk)
+    for (int r = 0; r < n; ++r) {
+        int p = rows[r].pos;
+        int lo = sliding ? std::max(0, p - W + 1) : 0;
+        int chunks = (p - lo + 1 + k_attn_chunk - 1) / k_attn_chunk;
+        first_task[r + 1] = first_task[r] + nq * chunks;
+    }
+    const int n_tasks = first_task[n];
+    s_.attn_parts.resize(n_tasks);
+    s_.attn_acc.resize((size_t)n_tasks * D);  // f32 [n_tasks, D] unnormalised partial outputs
+    pool.parallel_for(n_tasks, [&](int64_t task, int) {
+        int r = static_cast<int>(std::upper_bound(first_task.begin(), first_task.end(), static_cast<int>(task)) - first_task.begin()) - 1;
+        int local = static_cast<int>(task) - first_task[r];
+        int chunks = (first_task[r + 1] - first_task[r]) / nq;
+        int h = local / chunks, chunk = local % chunks;
         int p = rows[r].pos;
         int lo = sliding ? std::max(0, p - W + 1) : 0;
         kv_span spans[2];
         int ns = kv.spans(c, rows[r].slot, h / group, lo, p, spans);
-        attend_one_head(&s_.q[(r * nq + h) * D], spans, ns, D, &s_.attn[(r * nq + h) * D]);
+        int count = std::min(k_attn_chunk, p - lo + 1 - chunk * k_attn_chunk);
+        s_.attn_parts[task] = attend_partial(&s_.q[(r * nq + h) * D], spans, ns, chunk * k_attn_chunk, count, D,
+                                             &s_.attn_acc[(size_t)task * D]);
+    });
+    pool.parallel_for((int64_t)n * nq, [&](int64_t task, int) {
+        int r = static_cast<int>(task / nq), h = static_cast<int>(task % nq);
+        int chunks = (first_task[r + 1] - first_task[r]) / nq;
+        int t0 = first_task[r] + h * chunks;
+        merge_partials(&s_.attn_parts[t0], &s_.attn_acc[(size_t)t0 * D], chunks, D, &s_.attn[(r * nq + h) * D]);
     });
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/thread-pool.h"
 #include "gguf/gguf.h"
+#include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
 #include "kv/kv-cache.h"
 #include "model/batch.h"
@@ -92,6 +93,8 @@ private:
     // Scratch reused across calls (sized to the largest chunk seen).
     struct scratch {
         std::vector<float> x, xn, q, k, v, attn, o, ffn_a, ffn_b, ffn_y, ple, ple_tok, tmp;
+        std::vector<attn_partial> attn_parts;
+        std::vector<float> attn_acc;
     } s_;
 };
 

@@ -5,31 +5,78 @@
 
 namespace lf {
 
-void attend_one_head(const float* q, const kv_span* spans, int n_spans, int head_dim, float* out) {
-    for (int d = 0; d < head_dim; ++d) out[d] = 0.f;
+namespace {
+
+// Dot product in four independent accumulators so the compiler can keep several lanes busy.
+inline float dot(const float* a, const float* b, int n) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; ++i) s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+}  // namespace
+
+attn_partial attend_partial(const float* q, const kv_span* spans, int n_spans, int skip, int count, int head_dim,
+                            float* acc) {
+    for (int d = 0; d < head_dim; ++d) acc[d] = 0.f;
     float m = -std::numeric_limits<float>::infinity();
     float l = 0.f;
-    for (int si = 0; si < n_spans; ++si) {
+    for (int si = 0; si < n_spans && count > 0; ++si) {
         const kv_span& sp = spans[si];
-        for (int j = 0; j < sp.n; ++j) {
+        if (skip >= sp.n) {
+            skip -= sp.n;
+            continue;
+        }
+        int j_end = std::min(sp.n, skip + count);
+        for (int j = skip; j < j_end; ++j) {
             const float* k = sp.k + j * sp.stride;
             const float* v = sp.v + j * sp.stride;
-            float s = 0.f;
-            for (int d = 0; d < head_dim; ++d) s += q[d] * k[d];
+            float s = dot(q, k, head_dim);
             if (s > m) {
                 // New maximum: rescale what has been accumulated so far.
                 float c = std::exp(m - s);
                 l *= c;
-                for (int d = 0; d < head_dim; ++d) out[d] *= c;
+                for (int d = 0; d < head_dim; ++d) acc[d] *= c;
                 m = s;
             }
             float p = std::exp(s - m);
             l += p;
-            for (int d = 0; d < head_dim; ++d) out[d] += p * v[d];
+            for (int d = 0; d < head_dim; ++d) acc[d] += p * v[d];
         }
+        count -= j_end - skip;
+        skip = 0;
     }
-    if (l > 0.f) {
-        float inv = 1.f / l;
+    return {m, l};
+}
+
+void merge_partials(const attn_partial* parts, const float* acc, int n, int head_dim, float* out) {
+    float m = -std::numeric_limits<float>::infinity();
+    for (int i = 0; i < n; ++i) m = std::max(m, parts[i].m);
+    for (int d = 0; d < head_dim; ++d) out[d] = 0.f;
+    float l = 0.f;
+    for (int i = 0; i < n; ++i) {
+        if (parts[i].l == 0.f) continue;
+        float c = std::exp(parts[i].m - m);
+        l += parts[i].l * c;
+        for (int d = 0; d < head_dim; ++d) out[d] += acc[i * head_dim + d] * c;
+    }
+    if (l > 0.f)
+        for (int d = 0; d < head_dim; ++d) out[d] /= l;
+}
+
+void attend_one_head(const float* q, const kv_span* spans, int n_spans, int head_dim, float* out) {
+    int total = 0;
+    for (int i = 0; i < n_spans; ++i) total += spans[i].n;
+    attn_partial p = attend_partial(q, spans, n_spans, 0, total, head_dim, out);
+    if (p.l > 0.f) {
+        float inv = 1.f / p.l;
         for (int d = 0; d < head_dim; ++d) out[d] *= inv;
     }
 }

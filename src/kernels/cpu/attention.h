@@ -1,5 +1,6 @@
 // Attention of one query head over cached keys, with online softmax so the score matrix is
-// never materialised. Scale is 1.0 (Gemma 4 normalises Q and K instead).
+// never materialised. Scale is 1.0 (Gemma 4 normalises Q and K instead). A long key range can be
+// split into chunks computed on different threads and merged exactly (split-K).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -15,7 +16,20 @@ struct kv_span {
     size_t stride = 0;         // floats between consecutive positions
 };
 
+// Unnormalised partial result over some keys: out = Σ exp(s_j - m) v_j, l = Σ exp(s_j - m).
+struct attn_partial {
+    float m;  // running maximum score (-inf when no key was seen)
+    float l;  // sum of exp(score - m)
+};
+
 // out = softmax_j(q · k_j) v_j over every position of the spans. q, out: f32 [head_dim].
 void attend_one_head(const float* q, const kv_span* spans, int n_spans, int head_dim, float* out);
+
+// The unnormalised partial of positions [skip, skip + count) of the spans (in span order).
+attn_partial attend_partial(const float* q, const kv_span* spans, int n_spans, int skip, int count, int head_dim,
+                            float* acc);
+
+// Merges partials (acc: f32 [n, head_dim]) into the normalised output f32 [head_dim].
+void merge_partials(const attn_partial* parts, const float* acc, int n, int head_dim, float* out);
 
 }  // namespace lf
