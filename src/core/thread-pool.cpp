@@ -15,6 +15,11 @@
 
 namespace lf {
 
+namespace {
+uint32_t gen_of(uint64_t c) { return static_cast<uint32_t>(c >> 32); }
+int64_t index_of(uint64_t c) { return static_cast<int64_t>(c & 0xffffffffu); }
+}  // namespace
+
 int default_thread_count() {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? static_cast<int>(n) : 1;
@@ -27,43 +32,51 @@ thread_pool::thread_pool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threa
 thread_pool::~thread_pool() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        stop_ = true;
-        generation_.fetch_add(1);
+        stop_.store(true);
     }
     wake_.notify_all();
     for (auto& w : workers_) w.join();
 }
 
-void thread_pool::run_tasks(int thread) {
+void thread_pool::run_tasks(uint32_t gen, int thread) {
+    job& j = jobs_[gen & 1];
+    uint64_t c = claim_.load(std::memory_order_acquire);
     for (;;) {
-        int64_t task = next_task_.fetch_add(1, std::memory_order_relaxed);
-        if (task >= n_tasks_) break;
-        (*fn_)(task, thread);
+        if (gen_of(c) != gen) return;
+        // n may belong to a later job when this one has moved on; the CAS below then fails.
+        int64_t n = j.n_tasks.load(std::memory_order_acquire);
+        if (index_of(c) >= n) return;
+        if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+        // The job cannot finish before this task does, so its descriptor is stable here.
+        (*j.fn.load(std::memory_order_acquire))(index_of(c), thread);
+        done_.fetch_add(1, std::memory_order_acq_rel);
+        c = claim_.load(std::memory_order_acquire);
     }
 }
 
 void thread_pool::worker_main(int thread) {
-    uint64_t seen = 0;
+    uint32_t seen = 0;
     for (;;) {
-        // Jobs arrive in quick bursts during a step: spin briefly, then yield the core (other
-        // threads may need it when the machine is oversubscribed), then sleep.
         auto start = std::chrono::steady_clock::now();
-        for (int iter = 0; generation_.load(std::memory_order_acquire) == seen; ++iter) {
+        // Spin briefly, then yield the core, then sleep until a new generation is published.
+        for (;;) {
+            if (stop_.load(std::memory_order_acquire)) return;
+            if (gen_of(claim_.load(std::memory_order_acquire)) != seen) break;
             auto waited = std::chrono::steady_clock::now() - start;
-            if (waited > std::chrono::microseconds(1000)) break;
-            if (waited < std::chrono::microseconds(50))
+            if (waited < std::chrono::microseconds(50)) {
                 for (int i = 0; i < 32; ++i) LF_PAUSE();
-            else
+            } else if (waited < std::chrono::microseconds(2000)) {
                 std::this_thread::yield();
+            } else {
+                std::unique_lock<std::mutex> lock(mutex_);
+                sleeping_.fetch_add(1);
+                wake_.wait(lock, [&] { return stop_.load() || gen_of(claim_.load()) != seen; });
+                sleeping_.fetch_sub(1);
+                start = std::chrono::steady_clock::now();
+            }
         }
-        if (generation_.load(std::memory_order_acquire) == seen) {
-            std::unique_lock<std::mutex> lock(mutex_);
-            wake_.wait(lock, [&] { return generation_.load() != seen; });
-        }
-        seen = generation_.load(std::memory_order_acquire);
-        if (stop_) return;
-        run_tasks(thread);
-        active_.fetch_sub(1, std::memory_order_acq_rel);
+        seen = gen_of(claim_.load(std::memory_order_acquire));
+        run_tasks(seen, thread);
     }
 }
 
@@ -73,22 +86,22 @@ void thread_pool::parallel_for(int64_t n_tasks, const std::function<void(int64_t
         for (int64_t i = 0; i < n_tasks; ++i) fn(i, 0);
         return;
     }
-    fn_ = &fn;
-    n_tasks_ = n_tasks;
-    next_task_.store(0, std::memory_order_relaxed);
-    active_.store(n_threads_ - 1, std::memory_order_relaxed);
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        generation_.fetch_add(1, std::memory_order_release);
+    const uint32_t gen = ++generation_;
+    job& j = jobs_[gen & 1];
+    j.fn.store(&fn, std::memory_order_release);
+    j.n_tasks.store(n_tasks, std::memory_order_release);
+    done_.store(0, std::memory_order_release);
+    claim_.store(static_cast<uint64_t>(gen) << 32, std::memory_order_release);
+    if (sleeping_.load(std::memory_order_acquire) > 0) {
+        std::lock_guard<std::mutex> lock(mutex_);  // pairs with the sleepers' predicate check
+        wake_.notify_all();
     }
-    wake_.notify_all();
-    run_tasks(0);
-    // Wait for the workers' last tasks; yield after a short spin so a descheduled worker can run.
-    for (int iter = 0; active_.load(std::memory_order_acquire) != 0; ++iter) {
-        if (iter < 2000) LF_PAUSE();
+    run_tasks(gen, 0);
+    // Wait for tasks other threads claimed; yield after a short spin.
+    for (int iter = 0; done_.load(std::memory_order_acquire) != n_tasks; ++iter) {
+        if (iter < 1000) LF_PAUSE();
         else std::this_thread::yield();
     }
-    fn_ = nullptr;
 }
 
 }  // namespace lf

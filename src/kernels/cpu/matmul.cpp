@@ -285,6 +285,9 @@ cpu_isa active_isa() {
 
 const char* kernel_isa() { return isa_name(active_isa()); }
 
+// Below this much weight traffic (per four activation rows) a product runs on one thread.
+constexpr int64_t k_min_parallel_bytes = 192 * 1024;
+
 void matmul_isa(cpu_isa isa, const weight_view& w, const float* x, int64_t n_rows, float* y,
                 thread_pool& pool) {
     cpu::check_shapes(w, x, n_rows, y);
@@ -319,9 +322,14 @@ void matmul_isa(cpu_isa isa, const weight_view& w, const float* x, int64_t n_row
     const int64_t want = (w.n_out + 4 * pool.size() - 1) / (4 * pool.size());
     const int64_t per_task = std::clamp<int64_t>((want + 15) & ~int64_t{15}, 16, 64);
     const int64_t n_tasks = (w.n_out + per_task - 1) / per_task;
-    pool.parallel_for(n_tasks, [&](int64_t t, int) {
-        k->dot_rows(job, t * per_task, std::min(w.n_out, (t + 1) * per_task));
-    });
+    auto task = [&](int64_t t, int) { k->dot_rows(job, t * per_task, std::min(w.n_out, (t + 1) * per_task)); };
+    // A small product finishes sooner on the calling thread than the pool takes to wake up.
+    const int64_t work_bytes = static_cast<int64_t>(row_bytes(w.type, w.n_in)) * w.n_out * std::max<int64_t>(1, n_rows / 4);
+    if (work_bytes < k_min_parallel_bytes) {
+        for (int64_t t = 0; t < n_tasks; ++t) task(t, 0);
+        return;
+    }
+    pool.parallel_for(n_tasks, task);
 }
 
 void matmul(const weight_view& w, const float* x, int64_t n_rows, float* y, thread_pool& pool) {
