@@ -20,7 +20,7 @@ using json = nlohmann::json;
 class chat_completion_format final : public response_format {
 public:
     explicit chat_completion_format(format_common c)
-        : c_(std::move(c)), id_(random_id("chatcmpl")), created_(static_cast<int64_t>(std::time(nullptr))) {}
+        : c_(std::move(c)), id_(random_id("chatcmpl-")), created_(static_cast<int64_t>(std::time(nullptr))) {}
 
     std::vector<json> delta(const std::string& text, const std::vector<int32_t>& ids) override {
         std::vector<json> out;
@@ -83,7 +83,7 @@ private:
     }
 
     static json tool_call_json(const chat_tool_call& tc) {
-        return {{"id", random_id("call")},
+        return {{"id", random_id("call_")},
                 {"type", "function"},
                 {"function", {{"name", tc.name}, {"arguments", tc.arguments.dump(-1, ' ', false, json::error_handler_t::replace)}}}};
     }

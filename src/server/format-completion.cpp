@@ -12,7 +12,7 @@ using json = nlohmann::json;
 class text_completion_format final : public response_format {
 public:
     explicit text_completion_format(format_common c)
-        : c_(std::move(c)), id_(random_id("cmpl")), created_(static_cast<int64_t>(std::time(nullptr))) {}
+        : c_(std::move(c)), id_(random_id("cmpl-")), created_(static_cast<int64_t>(std::time(nullptr))) {}
 
     std::vector<json> delta(const std::string& text, const std::vector<int32_t>& ids) override {
         if (text.empty() && (!c_.return_tokens || ids.empty())) return {};

@@ -28,7 +28,7 @@ json timings_json(const gen_stats& st) {
 std::string random_id(const std::string& prefix, int n_chars) {
     static const char k_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     static thread_local std::mt19937_64 rng(std::random_device{}());
-    std::string id = prefix + "-";
+    std::string id = prefix;
     for (int i = 0; i < n_chars; ++i) id += k_chars[rng() % (sizeof k_chars - 1)];
     return id;
 }

@@ -19,7 +19,7 @@ namespace lf::server {
 
 nlohmann::json usage_json(const gen_stats& st);
 nlohmann::json timings_json(const gen_stats& st);
-// "<prefix>-" followed by random alphanumerics.
+// prefix followed by random alphanumerics ("chatcmpl-", "call_" as OpenAI spells them).
 std::string random_id(const std::string& prefix, int n_chars = 24);
 
 class response_format {
