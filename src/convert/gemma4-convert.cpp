@@ -449,6 +449,18 @@ std::string name_from_dir(const std::string& dir) {
 
 conversion plan_conversion(const std::string& hf_dir, const convert_options& opt) {
     conversion cv;
+    std::error_code fs_ec;
+    if (opt.vocab_only && !fs::exists(fs::path(hf_dir) / "config.json", fs_ec)) {
+        // A tokenizer directory alone (tokenizer.json + tokenizer_config.json): the file carries the
+        // architecture name and the tokenizer, nothing about a model.
+        if (!fs::exists(fs::path(hf_dir) / "tokenizer.json", fs_ec))
+            fail("--vocab-only needs '{}'", (fs::path(hf_dir) / "tokenizer.json").string());
+        cv.writer.set_str("general.architecture", "gemma4");
+        cv.writer.set_str("general.type", "vocab");
+        cv.writer.set_str("general.name", opt.name.empty() ? name_from_dir(hf_dir) : opt.name);
+        write_vocab_metadata(hf_dir, cv.writer);
+        return cv;
+    }
     cv.config = read_hf_config(hf_dir);
     const hf_model_config& m = cv.config;
     const auto& c = m.text;
