@@ -91,6 +91,25 @@ void configure_http(httplib::Server& svr, server_context& ctx) {
         send_error(res, e);
         ctx.metrics().count_request("other", res.status);
     });
+    // Runs before cpp-httplib reads the body: a declared length that is malformed or over the
+    // limit is refused at once, instead of the body being read (or waited for) and discarded.
+    svr.set_pre_routing_handler([&ctx](const httplib::Request& req, httplib::Response& res) {
+        if (!req.has_header("Content-Length")) return httplib::Server::HandlerResponse::Unhandled;
+        const std::string v = req.get_header_value("Content-Length");
+        bool digits = !v.empty() && v.size() <= 18 && v.find_first_not_of("0123456789") == std::string::npos;
+        api_error e(400, "the Content-Length header is not a byte count", "invalid_request_error", "",
+                    "bad_content_length");
+        if (digits) {
+            if (std::stoull(v) <= ctx.config().max_body_bytes) return httplib::Server::HandlerResponse::Unhandled;
+            e = api_error(413, fmt::format("the request body is larger than the limit of {} bytes", ctx.config().max_body_bytes),
+                          "invalid_request_error", "", "payload_too_large");
+        }
+        send_error(res, e);
+        // The body was not read, so this connection cannot carry another request.
+        res.set_header("Connection", "close");
+        ctx.metrics().count_request("other", res.status);
+        return httplib::Server::HandlerResponse::Handled;
+    });
     svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         send_error(res, api_error(500, "internal error", "server_error"));
     });
