@@ -1,12 +1,16 @@
 // leapfrog synth CONFIG.json -o OUT.gguf [--type q4_0|q8_0|f16|f32] [--seed S] [--layers N] [--vocab V]
 // Writes a random-weight Gemma 4 target or assistant at the shapes of a Hugging Face config.json
 // (e.g. tests/data/configs/gemma-4-e2b.json), loadable by leapfrog and llama.cpp. --layers and
-// --vocab shrink a model for tests. Progress goes to stderr only when stderr is a terminal.
+// --vocab shrink a model for tests; --dry-run prints the plan (tensors, types, bytes) as JSON
+// without writing. Progress goes to stderr only when stderr is a terminal.
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "cli-util.h"
 #include "commands.h"
@@ -20,6 +24,7 @@ int lf::tools::cmd_synth(int argc, char** argv) {
     int64_t layers = 0, vocab = 0;
     uint64_t seed = 0;
     int threads = 0;
+    bool dry_run = false;
     app.add_option("CONFIG", config, "Hugging Face config.json of a Gemma 4 model or assistant")->required();
     app.add_option("-o,--outfile", out, "output GGUF path")->required();
     app.add_option("--type,--outtype", type_name, "file type: q4_0, q8_0, f16, bf16 or f32 (default q4_0)");
@@ -28,6 +33,7 @@ int lf::tools::cmd_synth(int argc, char** argv) {
     app.add_option("--vocab", vocab, "vocabulary size (default: the config's)")->check(CLI::PositiveNumber);
     app.add_option("--name", name, "general.name (default: from the config's file name)");
     app.add_option("-t,--threads", threads, "threads (default: all CPUs)")->check(CLI::PositiveNumber);
+    app.add_flag("--dry-run", dry_run, "print the plan as JSON and write nothing");
     if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
 
     synth_options opt;
@@ -40,6 +46,35 @@ int lf::tools::cmd_synth(int argc, char** argv) {
     opt.name = name;
     opt.n_threads = threads;
 
+    if (dry_run) {
+        std::ifstream in(config);
+        if (!in) fail("cannot open config '{}'", config);
+        nlohmann::json j;
+        try {
+            j = nlohmann::json::parse(in);
+        } catch (const nlohmann::json::exception& e) {
+            fail("{}: not valid JSON: {}", config, e.what());
+        }
+        synth_plan p = plan_synth(j, config, opt);
+        nlohmann::json tensors = nlohmann::json::array();
+        double total = 0;
+        for (const auto& t : p.tensors) {
+            int64_t rows = 1;
+            for (size_t d = 1; d < t.ne.size(); ++d) rows *= t.ne[d];
+            const double bytes = static_cast<double>(row_bytes(t.type, t.ne[0])) * static_cast<double>(rows);
+            total += bytes;
+            tensors.push_back({{"name", t.name}, {"type", std::string(traits(t.type).name)}, {"ne", t.ne}, {"bytes", bytes}});
+        }
+        nlohmann::json out = {{"architecture", gguf_arch(p.config)},
+                              {"n_layer", p.config.text.n_layer},
+                              {"n_kv_shared_layers", p.config.text.n_kv_shared_layers},
+                              {"n_vocab", p.config.text.vocab_size},
+                              {"n_tensors", p.tensors.size()},
+                              {"tensor_bytes", total},
+                              {"tensors", tensors}};
+        std::printf("%s\n", out.dump().c_str());
+        return 0;
+    }
     const bool tty = isatty(STDERR_FILENO) != 0;
     const auto t0 = std::chrono::steady_clock::now();
     synth_model(config, out, opt, [&](size_t i, size_t n, const planned_tensor& t) {

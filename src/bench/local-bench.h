@@ -40,7 +40,7 @@ struct local_bench_result {
     double read_gb_s = 0;
     double bytes_per_token = 0;                // weight bytes one decode step reads
     double bandwidth_bound_tok_s = 0;
-    nlohmann::json info;                       // model, machine and settings
+    nlohmann::json info = nlohmann::json::object();  // model, machine and settings
 
     // {"prefill_tok_s", "decode_tok_s", "forward_ms": {"1": ..}, "draft_step_ms" (with a head),
     //  "bandwidth_bound_tok_s", "read_gb_s", "bytes_per_token", "fraction_of_bound", ...}
