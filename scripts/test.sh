@@ -21,3 +21,15 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 cd "$BUILD_DIR"
 ctest --output-on-failure -j"$(nproc)" "$@"
+
+# Fuzz the GGUF reader for a short while when clang is available (libFuzzer + AddressSanitizer).
+cd ..
+if command -v clang++ >/dev/null 2>&1; then
+  FUZZ_DIR=${BUILD_DIR}-fuzz
+  CXX=clang++ CC=clang cmake -S . -B "$FUZZ_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$FUZZ_DIR" --target fuzz_gguf_reader -j"$(nproc)"
+  mkdir -p "$FUZZ_DIR/corpus"
+  # Seeds: small valid GGUFs written by the test suite.
+  find "$BUILD_DIR/itest" -name '*.gguf' -size -2M 2>/dev/null | head -n 8 | xargs -r cp -t "$FUZZ_DIR/corpus"
+  "$FUZZ_DIR/fuzz_gguf_reader" -max_total_time="${FUZZ_SECONDS:-30}" -max_len=8192 "$FUZZ_DIR/corpus" 2>&1 | tail -n 2
+fi
