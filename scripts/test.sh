@@ -3,6 +3,7 @@
 # Usage: scripts/test.sh [extra ctest args]   (BUILD_DIR=build by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 BUILD_DIR=${BUILD_DIR:-build}
 
 need_pkgs=()
@@ -23,7 +24,7 @@ cd "$BUILD_DIR"
 ctest --output-on-failure -j"$(nproc)" "$@"
 
 # Fuzz the GGUF reader for a short while when clang is available (libFuzzer + AddressSanitizer).
-cd ..
+cd "$ROOT"
 if command -v clang++ >/dev/null 2>&1; then
   FUZZ_DIR=${BUILD_DIR}-fuzz
   CXX=clang++ CC=clang cmake -S . -B "$FUZZ_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
