@@ -20,7 +20,8 @@
 #   --other-draft "ARGS"    how it takes the head ({mtp} {draft_max}); empty for the plain run
 #                           (default: "-md {mtp} --spec-type draft-mtp --spec-draft-n-max {draft_max}")
 #   --other-name NAME       its label (default: the command's file name)
-#   --only CONFIGS          comma-separated subset of plain-np2,mtp-np1,mtp-np2
+#   --only CONFIGS          comma-separated configurations plain-npN / mtp-npN (N slots, N requests
+#                           in flight); default plain-np2,mtp-np1,mtp-np2
 #   --out DIR               where the JSON and the plot go (default bench/matrix-YYYYmmdd-HHMMSS)
 #   --bin PATH              leapfrog binary (default $LEAPFROG_BIN, else ${BUILD_DIR:-build}/leapfrog)
 set -euo pipefail
@@ -114,7 +115,7 @@ servers=(leapfrog)
 [ -n "$OTHER" ] && servers+=(other)
 IFS=, read -r -a configs <<<"$ONLY"
 for cfg in "${configs[@]}"; do
-  [[ $cfg =~ ^(plain-np2|mtp-np1|mtp-np2)$ ]] || die "unknown configuration '$cfg' (plain-np2, mtp-np1, mtp-np2)"
+  [[ $cfg =~ ^(plain|mtp)-np[1-9][0-9]*$ ]] || die "unknown configuration '$cfg' (plain-npN or mtp-npN)"
 done
 echo "workload: prompt $P tokens, $G generated tokens, draft-max $DRAFT_MAX, $THREADS_ARG threads; results in $OUT"
 for who in "${servers[@]}"; do
