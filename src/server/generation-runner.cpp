@@ -104,7 +104,9 @@ void run_generation(server_context& ctx, const httplib::Request& req, httplib::R
                 ctx.loop().cancel(id);
                 gs->wait_done();
                 ctx.metrics().count_finish("cancelled");
-                res.status = 499;  // nginx's "client closed request"; nobody reads it
+                // nginx's "client closed request"; nobody reads it, but the metrics count it.
+                res.status = 499;
+                res.set_content("{}", "application/json");
                 return;
             }
         }
