@@ -3,8 +3,9 @@
 For every fixture pair (token-id prompts through /v1/completions) and for the tiny trained pair
 (chat messages through /v1/chat/completions, half of the clients streaming), 8 clients send
 different prompts of different lengths at the same time to servers with -np 1, 2 and 4, each
-with and without --mtp. Every configuration must produce exactly the tokens of -np 1 without
-MTP, and that reference must continue the fixture prompt as transformers did.
+with and without --mtp, and -np 16 with --mtp (the most slots the contract promises). Every
+configuration must produce exactly the tokens of -np 1 without MTP, and that reference must
+continue the fixture prompt as transformers did.
 """
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 from server_harness import Checks, Models, Server, harness_args  # noqa: E402
 
-CONFIGS = [(1, False), (1, True), (2, False), (2, True), (4, False), (4, True)]
+CONFIGS = [(1, False), (1, True), (2, False), (2, True), (4, False), (4, True), (16, True)]
 N_CLIENTS = 8
 
 
