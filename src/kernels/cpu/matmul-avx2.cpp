@@ -82,7 +82,7 @@ LF_AVX2_INLINE void quantize_block(const float* x, int8_t* qs, int32_t* sum, flo
                         _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
 }
 
-LF_AVX2 void avx2_quantize_act(const float* x, int64_t n_rows, int64_t n_in, int64_t row0,
+LF_AVX2 void avx2_quantize_act(dtype, const float* x, int64_t n_rows, int64_t n_in, int64_t row0,
                                int64_t row1, void* xq) {
     const q8_act a = q8_act_at(xq, n_rows, n_in);
     const int64_t nb = n_in / qk8_0;

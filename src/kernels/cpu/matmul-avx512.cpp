@@ -1,17 +1,18 @@
 // AVX-512 (F, BW, VL, DQ) + VNNI matmul kernels (x86-64). Every function carries its own target
 // attribute; the driver runs them only on CPUs that have all of these.
 //
-// Quantized weights: sixteen output rows share one register, one row per 32-bit lane. For each
-// block the sixteen rows' bytes are transposed on the fly (4x4 dword transposes), so lane j of
-// register t holds row j's weights for elements 4t..4t+3; an activation block is then applied
-// with eight dpbusd, each broadcasting four activation bytes from memory. Every lane accumulates
-// one row's whole block sum in an exact int32, and the float work (convert, two scales, add) is
-// one instruction per sixteen outputs. The lane sequence - exact block sum, (sum * d_w) * d_x,
-// added block after block - is the scalar reference's, so results are bit-identical to it.
-//   dpbusd multiplies unsigned by signed bytes: q4_0 nibbles are used as they are (0..15) and
-//   q8_0 weights shifted to w + 128; the excess, 8 or 128 times the activation block sum, is
-//   subtracted through the accumulator's start value.
-// The weight tile is unpacked once for up to 8 activation rows.
+// Quantized weights, as ggml computes them: each weight row is read in its GGUF layout, two
+// blocks (64 elements) per register in the activation's element order, and dpbusd against the
+// activation's q8_pair gives sixteen exact int32 partial sums (eight per block; each lane starts
+// at the pair's bias, so unsigned weights need no other correction). Per (weight row, activation
+// row) one f32 accumulator gathers them across the whole row, acc = fma(float(sum), d_w * d_x,
+// acc), pair after pair; one fixed horizontal sum ends it. That sequence is the same in every
+// tile shape, so a row's result does not depend on its batch; it differs from the scalar
+// reference (one f32 sum per block) by f32 rounding only.
+// Tiles of up to 4 weight rows x 4 activation rows keep 16 accumulators in registers: each
+// weight pair is unpacked once for 4 activation rows and each activation pair serves 4 weight
+// rows. Decode (one activation row) runs 4 weight rows at once so 4 independent FMA chains hide
+// the FMA latency.
 // Float weights: 4x4 tiles of weight x activation rows, 16-wide FMAs (tolerance vs. the
 // reference).
 #include "kernels/cpu/matmul-impl.h"
@@ -20,7 +21,9 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <type_traits>
 
 #include "core/error.h"
 
@@ -38,9 +41,6 @@
 namespace lf::cpu {
 namespace {
 
-constexpr int k_tile_out = 16;  // output rows per quantized tile (one per lane)
-constexpr int k_tile_act = 8;   // activation rows per quantized tile
-
 // ---- activation quantization ------------------------------------------------------------------
 
 // roundf (half away from zero): truncate, then step away from zero when the dropped fraction
@@ -52,8 +52,9 @@ LF_AVX512_INLINE __m512 round_half_away(__m512 v) {
     return _mm512_mask_add_ps(t, up, t, step);
 }
 
-// One q8_0 block with ggml's reference rounding (d = amax/127, q = roundf(x * (1/d))).
-LF_AVX512_INLINE void quantize_block(const float* x, int8_t* qs, int32_t* sum, float* d_out) {
+// One q8_0 block with ggml's reference rounding (d = amax/127, q = roundf(x * (1/d))); returns
+// the f16-rounded scale.
+LF_AVX512_INLINE float quantize_block(const float* x, int8_t* qs) {
     const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
     // NaN lanes count as 0 for the maximum and quantize to 0, as in the scalar reference.
     const __mmask16 num0 = _mm512_cmp_ps_mask(v0, v0, _CMP_ORD_Q), num1 = _mm512_cmp_ps_mask(v1, v1, _CMP_ORD_Q);
@@ -67,145 +68,174 @@ LF_AVX512_INLINE void quantize_block(const float* x, int8_t* qs, int32_t* sum, f
     const __m512i q1 = _mm512_cvttps_epi32(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(p1, p1, _CMP_ORD_Q), round_half_away(p1)));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), _mm512_cvtepi32_epi8(q0));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 16), _mm512_cvtepi32_epi8(q1));
-    *sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
-    *d_out = _cvtsh_ss(static_cast<unsigned short>(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT)));
+    return _cvtsh_ss(static_cast<unsigned short>(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT)));
 }
 
-LF_AVX512 void avx512_quantize_act(const float* x, int64_t n_rows, int64_t n_in, int64_t row0,
+LF_AVX512 void avx512_quantize_act(dtype wtype, const float* x, int64_t n_rows, int64_t n_in, int64_t row0,
                                    int64_t row1, void* xq) {
-    const q8_act a = q8_act_at(xq, n_rows, n_in);
-    const int64_t nb = n_in / qk8_0;
-    for (int64_t r = row0; r < row1; ++r)
-        for (int64_t ib = 0; ib < nb; ++ib)
-            quantize_block(x + r * n_in + ib * qk8_0, a.qs + (ib * n_rows + r) * qk8_0, a.sum + ib * n_rows + r,
-                           a.d + ib * n_rows + r);
+    const int64_t nb = n_in / qk8_0, np = q8_pairs_per_row(n_in);
+    const __m512i excess = _mm512_set1_epi8(static_cast<char>(weight_excess(wtype)));
+    for (int64_t r = row0; r < row1; ++r) {
+        q8_pair* out = static_cast<q8_pair*>(xq) + r * np;
+        const float* xr = x + r * n_in;
+        for (int64_t k = 0; k < np; ++k) {
+            q8_pair& p = out[k];
+            const float d0 = quantize_block(xr + 64 * k, p.qs);
+            float d1 = 0.0f;
+            if (2 * k + 1 < nb) d1 = quantize_block(xr + 64 * k + 32, p.qs + 32);
+            else std::memset(p.qs + 32, 0, 32);
+            const __m512i q = _mm512_load_si512(p.qs);
+            _mm512_store_ps(p.d, _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(d0), _mm512_set1_ps(d1)));
+            _mm512_store_si512(p.bias, _mm512_sub_epi32(_mm512_setzero_si512(),
+                                                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), excess, q)));
+        }
+    }
 }
 
 // ---- quantized weights ------------------------------------------------------------------------
 
-// In-lane 4x4 transpose of 32-bit elements across four registers: afterwards t[k] holds, in
-// each 128-bit lane, element k of the four inputs' same lane.
-LF_AVX512_INLINE void transpose4(const __m512i z[4], __m512i t[4]) {
-    const __m512i a = _mm512_unpacklo_epi32(z[0], z[1]), b = _mm512_unpackhi_epi32(z[0], z[1]);
-    const __m512i c = _mm512_unpacklo_epi32(z[2], z[3]), d = _mm512_unpackhi_epi32(z[2], z[3]);
-    t[0] = _mm512_unpacklo_epi64(a, c);
-    t[1] = _mm512_unpackhi_epi64(a, c);
-    t[2] = _mm512_unpacklo_epi64(b, d);
-    t[3] = _mm512_unpackhi_epi64(b, d);
+// One block pair of a weight row as dpbusd wants it: 64 unsigned bytes in the activation's
+// element order, and the two scales spread over their eight lanes each.
+struct wpair {
+    __m512i q;
+    __m512 d;
+};
+
+// q4_0: a pair is 36 bytes (scale, 16 nibble bytes, scale, 16 nibble bytes). One load, then a
+// word permute places each block's 16 bytes in two 128-bit lanes, a per-lane shift picks the low
+// nibbles (elements 0..15) or the high ones (16..31). `L` comes from a full or masked load.
+LF_AVX512_INLINE wpair unpack_q4_0(__m512i L) {
+    // Words: lanes 0-1 <- block 0's bytes (words 1..8), lanes 2-3 <- block 1's (words 10..17).
+    const __m512i idx_q = _mm512_set_epi16(17, 16, 15, 14, 13, 12, 11, 10, 17, 16, 15, 14, 13, 12, 11, 10,
+                                           8, 7, 6, 5, 4, 3, 2, 1, 8, 7, 6, 5, 4, 3, 2, 1);
+    const __m512i shift = _mm512_set_epi16(4, 4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0,
+                                           4, 4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i idx_d = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                           9, 9, 9, 9, 9, 9, 9, 9, 0, 0, 0, 0, 0, 0, 0, 0);
+    wpair w;
+    w.q = _mm512_and_si512(_mm512_srlv_epi16(_mm512_permutexvar_epi16(idx_q, L), shift), _mm512_set1_epi8(0x0f));
+    w.d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(idx_d, L)));
+    return w;
 }
 
-// Sixteen bytes of each of 16 rows (row j at p + j * rb), transposed: lane j of t[k] = row j's
-// bytes 4k..4k+3. Register q holds rows q, 4+q, 8+q, 12+q in its 128-bit lanes, so after the
-// in-lane transpose lane 4i+q is row 4i+q. Offsets are multiples of rb, 3rb, 5rb and 7rb from two
-// bases, which x86 addressing expresses directly.
-LF_AVX512_INLINE __m512i row4(const uint8_t* a, const uint8_t* b, const uint8_t* c, const uint8_t* d) {
-    __m512i z = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a)));
-    z = _mm512_inserti32x4(z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)), 1);
-    z = _mm512_inserti32x4(z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(c)), 2);
-    return _mm512_inserti32x4(z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(d)), 3);
-}
-
-LF_AVX512_INLINE void load_transposed(const uint8_t* p, size_t rb, __m512i t[4]) {
-    const uint8_t* p8 = p + 8 * rb;
-    const size_t r3 = 3 * rb, r5 = 5 * rb, r7 = 7 * rb;
-    const __m512i z[4] = {row4(p, p + 4 * rb, p8, p8 + 4 * rb), row4(p + rb, p + r5, p8 + rb, p8 + r5),
-                          row4(p + 2 * rb, p + 2 * r3, p8 + 2 * rb, p8 + 2 * r3), row4(p + r3, p + r7, p8 + r3, p8 + r7)};
-    transpose4(z, t);
-}
-
-// Unsigned weight bytes of one block (starting at p in row 0) for the 16 rows: w[t] lane j =
-// row j's elements 4t..4t+3. Returns how many times the activation block sum the products exceed
-// the signed ones.
-LF_AVX512_INLINE int unpack_block(const block_q4_0*, const uint8_t* p, size_t rb, __m512i w[8]) {
-    __m512i t[4];
-    load_transposed(p + 2, rb, t);
-    const __m512i m4 = _mm512_set1_epi8(0x0f);
-    LF_UNROLL
-    for (int k = 0; k < 4; ++k) {
-        w[k] = _mm512_and_si512(t[k], m4);                            // elements 4k..4k+3
-        w[k + 4] = _mm512_and_si512(_mm512_srli_epi16(t[k], 4), m4);  // elements 16+4k..
-    }
-    return 8;  // nibble q stands for q - 8
-}
-LF_AVX512_INLINE int unpack_block(const block_q8_0*, const uint8_t* p, size_t rb, __m512i w[8]) {
-    load_transposed(p + 2, rb, w);
-    load_transposed(p + 18, rb, w + 4);
+// q8_0: a pair is 68 bytes; values as w + 128 (unsigned).
+LF_AVX512_INLINE wpair unpack_q8_0(const uint8_t* p, bool two) {
+    const __m512i idx_d = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                           17, 17, 17, 17, 17, 17, 17, 17, 0, 0, 0, 0, 0, 0, 0, 0);
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-    LF_UNROLL
-    for (int k = 0; k < 8; ++k) w[k] = _mm512_xor_si512(w[k], flip);  // w + 128 as unsigned
-    return 128;
-}
-
-LF_AVX512_INLINE __m512i broadcast4(const int8_t* p) {
-    int32_t v;
-    std::memcpy(&v, p, 4);
-    return _mm512_set1_epi32(v);
-}
-
-// 16 output rows (row j at base + j * rb) times activation rows r0 .. r0+R-1; outputs j <
-// n_valid are stored to y (f32 [n_rows, n_out], already offset to the tile's first output).
-template <typename Block, int R>
-LF_AVX512 void quant_tile(const uint8_t* base, size_t rb, int64_t nb, const q8_act& a, int64_t n_rows, int64_t r0,
-                          float* y, int64_t n_out, int n_valid) {
-    const __m512i row_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                                   _mm512_set1_epi32(static_cast<int32_t>(rb)));
-    __m512 acc[R];
-    LF_UNROLL
-    for (int k = 0; k < R; ++k) acc[k] = _mm512_setzero_ps();
-    const int8_t* x = a.qs + r0 * 32;
-    const int32_t* xs = a.sum + r0;
-    const float* xd = a.d + r0;
-    const uint8_t* p = base;
-    for (int64_t ib = 0; ib < nb; ++ib) {
-        __m512i w[8];
-        const int excess = unpack_block(static_cast<const Block*>(nullptr), p, rb, w);
-        // Scales: the first two bytes of each row's block (gathered as 32-bit, low half kept).
-        const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(row_offsets, p, 1)));
-        LF_UNROLL
-        for (int k = 0; k < R; ++k) {
-            __m512i s = _mm512_set1_epi32(-excess * xs[k]);
-            LF_UNROLL
-            for (int t = 0; t < 8; ++t) s = _mm512_dpbusd_epi32(s, w[t], broadcast4(x + 32 * k + 4 * t));
-            // The reference's order: (float(sum) * d_w) * d_x, then added to the running sum.
-            const __m512 f = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(s), dw), _mm512_set1_ps(xd[k]));
-            acc[k] = _mm512_add_ps(acc[k], f);
-        }
-        p += sizeof(Block);
-        x += n_rows * 32;
-        xs += n_rows;
-        xd += n_rows;
+    const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
+    wpair w;
+    if (two) {
+        const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 36));
+        w.q = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), flip);
+        w.d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(idx_d, _mm512_loadu_si512(p))));
+    } else {
+        // The last block of an odd row: the upper half is weight 0 (128 - 128) times a zero
+        // activation block, scale 0.
+        w.q = _mm512_xor_si512(_mm512_zextsi256_si512(lo), flip);
+        w.d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(idx_d, _mm512_maskz_loadu_epi16(1, p))));
     }
-    const __mmask16 keep = static_cast<__mmask16>((1u << n_valid) - 1);
-    LF_UNROLL
-    for (int k = 0; k < R; ++k) _mm512_mask_storeu_ps(y + (r0 + k) * n_out, keep, acc[k]);
+    return w;
 }
+
+// One pair of every (weight row, activation row) of a tile into its accumulator.
+template <int W, int R>
+LF_AVX512_INLINE void tile_step(__m512 (&acc)[W][R], const wpair* wp, const q8_pair* x, int64_t x_stride, int64_t i) {
+    LF_UNROLL
+    for (int k = 0; k < R; ++k) {
+        const q8_pair& a = x[k * x_stride + i];
+        const __m512i xq = _mm512_load_si512(a.qs);
+        const __m512i bias = _mm512_load_si512(a.bias);
+        const __m512 dx = _mm512_load_ps(a.d);
+        LF_UNROLL
+        for (int j = 0; j < W; ++j) {
+            const __m512i s = _mm512_dpbusd_epi32(bias, wp[j].q, xq);
+            acc[j][k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(wp[j].d, dx), acc[j][k]);
+        }
+    }
+}
+
+// W weight rows (row j at w + j * rb) times R activation rows (row k's pairs at x + k * x_stride),
+// into out[j * R + k]. np pairs per row; the first n_full of them may be read with whole 64-byte
+// loads (they stay inside the row), the rest are read masked.
+template <typename Block, int W, int R>
+LF_AVX512 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, int64_t n_full, const q8_pair* x,
+                          int64_t x_stride, float* out) {
+    constexpr bool q4 = std::is_same_v<Block, block_q4_0>;
+    const int64_t np = (nb + 1) / 2;
+    __m512 acc[W][R];
+    LF_UNROLL
+    for (int j = 0; j < W; ++j)
+        LF_UNROLL
+        for (int k = 0; k < R; ++k) acc[j][k] = _mm512_setzero_ps();
+    int64_t i = 0;
+    if constexpr (q4) {
+        for (; i < n_full; ++i) {
+            wpair wp[W];
+            LF_UNROLL
+            for (int j = 0; j < W; ++j) {
+                _mm_prefetch(reinterpret_cast<const char*>(w + (W + j) * rb + i * 36), _MM_HINT_T0);
+                wp[j] = unpack_q4_0(_mm512_loadu_si512(w + j * rb + i * 36));
+            }
+            tile_step<W, R>(acc, wp, x, x_stride, i);
+        }
+        for (; i < np; ++i) {
+            const __mmask64 m = 2 * i + 1 < nb ? (uint64_t{1} << 36) - 1 : (uint64_t{1} << 18) - 1;
+            wpair wp[W];
+            LF_UNROLL
+            for (int j = 0; j < W; ++j) wp[j] = unpack_q4_0(_mm512_maskz_loadu_epi8(m, w + j * rb + i * 36));
+            tile_step<W, R>(acc, wp, x, x_stride, i);
+        }
+    } else {
+        for (; i < np; ++i) {
+            const bool two = 2 * i + 1 < nb;
+            wpair wp[W];
+            LF_UNROLL
+            for (int j = 0; j < W; ++j) wp[j] = unpack_q8_0(w + j * rb + i * 68, two);
+            tile_step<W, R>(acc, wp, x, x_stride, i);
+        }
+    }
+    LF_UNROLL
+    for (int j = 0; j < W; ++j)
+        LF_UNROLL
+        for (int k = 0; k < R; ++k) out[j * R + k] = _mm512_reduce_add_ps(acc[j][k]);
+}
+
+using quant_tile_fn = void (*)(const uint8_t*, size_t, int64_t, int64_t, const q8_pair*, int64_t, float*);
+
+template <typename Block, int W>
+constexpr std::array<quant_tile_fn, 4> quant_tiles_w() {
+    return {&quant_tile<Block, W, 1>, &quant_tile<Block, W, 2>, &quant_tile<Block, W, 3>, &quant_tile<Block, W, 4>};
+}
+template <typename Block>
+constexpr std::array<std::array<quant_tile_fn, 4>, 4> quant_tiles() {
+    return {quant_tiles_w<Block, 1>(), quant_tiles_w<Block, 2>(), quant_tiles_w<Block, 3>(), quant_tiles_w<Block, 4>()};
+}
+
+constexpr int k_tile_w = 4;     // weight rows per register tile
+constexpr int k_tile_r = 4;     // activation rows per register tile
+constexpr int64_t k_act_rows = 16;  // activation rows kept in cache while a task's weights stream by
 
 template <typename Block>
 LF_AVX512 void quant_rows(const matmul_job& job, int64_t o0, int64_t o1) {
+    static constexpr auto tiles = quant_tiles<Block>();
     const weight_view& w = job.w;
     const size_t rb = row_bytes(w.type, w.n_in);
-    const int64_t nb = w.n_in / 32;
-    const q8_act a = q8_act_at(job.xq, job.n_rows, w.n_in);
-    // Activation rows in tiles of 32 (about 1 byte per element, in L2), output rows in tiles of
-    // 16 whose weight blocks are unpacked once per group of up to 8 activation rows.
-    for (int64_t t0 = 0; t0 < job.n_rows; t0 += 32) {
-        const int64_t t1 = std::min(job.n_rows, t0 + 32);
-        for (int64_t o = o0; o < o1; o += k_tile_out) {
-            const int n_valid = static_cast<int>(std::min<int64_t>(k_tile_out, o1 - o));
-            const uint8_t* rows = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
-            if (n_valid < k_tile_out) rows = padded_rows(rows, rb, n_valid, k_tile_out);
-            float* y = job.y + o;
-            for (int64_t r = t0; r < t1;) {
-                switch (std::min<int64_t>(k_tile_act, t1 - r)) {
-                    case 8: quant_tile<Block, 8>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 8; break;
-                    case 7: quant_tile<Block, 7>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 7; break;
-                    case 6: quant_tile<Block, 6>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 6; break;
-                    case 5: quant_tile<Block, 5>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 5; break;
-                    case 4: quant_tile<Block, 4>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 4; break;
-                    case 3: quant_tile<Block, 3>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 3; break;
-                    case 2: quant_tile<Block, 2>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 2; break;
-                    default: quant_tile<Block, 1>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 1; break;
-                }
+    const int64_t nb = w.n_in / qk8_0, np = q8_pairs_per_row(w.n_in);
+    // q4_0 pairs whose 64-byte load ends inside the row.
+    const int64_t n_full = std::is_same_v<Block, block_q4_0> ? std::min<int64_t>(nb / 2, rb >= 64 ? (rb - 64) / 36 + 1 : 0) : 0;
+    const auto* xq = static_cast<const q8_pair*>(job.xq);
+    float out[k_tile_w * k_tile_r];
+    for (int64_t t0 = 0; t0 < job.n_rows; t0 += k_act_rows) {
+        const int64_t t1 = std::min(job.n_rows, t0 + k_act_rows);
+        for (int64_t o = o0; o < o1; o += k_tile_w) {
+            const int n_w = static_cast<int>(std::min<int64_t>(k_tile_w, o1 - o));
+            const uint8_t* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
+            for (int64_t r = t0; r < t1; r += k_tile_r) {
+                const int n_r = static_cast<int>(std::min<int64_t>(k_tile_r, t1 - r));
+                tiles[n_w - 1][n_r - 1](wrow, rb, nb, n_full, xq + r * np, np, out);
+                for (int j = 0; j < n_w; ++j)
+                    for (int k = 0; k < n_r; ++k) job.y[(r + k) * w.n_out + o + j] = out[j * n_r + k];
             }
         }
     }
@@ -304,7 +334,7 @@ void avx512_dot_rows(const matmul_job& job, int64_t o0, int64_t o1) {
 
 }  // namespace
 
-const matmul_kernels k_avx512_kernels = {q8_act_bytes, avx512_quantize_act, q8_act_to_q8_0, avx512_dot_rows};
+const matmul_kernels k_avx512_kernels = {q8_pair_bytes, avx512_quantize_act, q8_pair_to_q8_0, avx512_dot_rows};
 
 }  // namespace lf::cpu
 #endif  // __x86_64__

@@ -2,16 +2,17 @@
 // (matmul-avx2.cpp, matmul-avx512.cpp, matmul-neon.cpp). Not for use outside src/kernels and
 // tests/kernels.
 //
-// A level supplies three functions. For q8_0/q4_0 weights the driver first has every activation
+// A level supplies four functions. For q8_0/q4_0 weights the driver first has every activation
 // row quantized to q8_0 (ggml's reference rounding, bit-exact) into a scratch buffer laid out as
-// the level likes (act_bytes/quantize_act), then calls dot_rows on chunks of output rows.
+// the level likes for that weight type (act_bytes/quantize_act), then calls dot_rows on chunks
+// of output rows.
 // Invariants every level keeps:
 //   - y[r, o] is computed by one fixed sequence of operations that depends only on (o, r)'s data:
 //     not on n_rows, on the position of r in the batch, on the chunking or on the thread. So a
 //     token's logits are the same whether it is decoded alone or verified among drafts.
-//   - integer block sums are exact; for q8_0/q4_0 weights each output then follows the scalar
-//     reference's float sequence ((sum * d_w) * d_x added block after block), so every level
-//     gives the reference's bits; float weights differ from it by summation order only.
+//   - integer block sums are exact. The float work that follows is the level's own fixed
+//     sequence (the scalar reference's, or vector lanes accumulated across blocks with FMA and
+//     reduced once at the end), so levels differ from the reference by f32 rounding only.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -34,13 +35,14 @@ struct matmul_job {
 };
 
 struct matmul_kernels {
-    // Bytes of scratch for n_rows quantized activation rows of n_in elements (n_in % 32 == 0).
-    size_t (*act_bytes)(int64_t n_rows, int64_t n_in);
+    // Bytes of scratch for n_rows quantized activation rows of n_in elements (n_in % 32 == 0),
+    // to be multiplied by weights of type wtype (q8_0 or q4_0).
+    size_t (*act_bytes)(dtype wtype, int64_t n_rows, int64_t n_in);
     // Quantizes activation rows [row0, row1) of x (f32 [n_rows, n_in]) into the scratch.
-    void (*quantize_act)(const float* x, int64_t n_rows, int64_t n_in, int64_t row0, int64_t row1,
+    void (*quantize_act)(dtype wtype, const float* x, int64_t n_rows, int64_t n_in, int64_t row0, int64_t row1,
                          void* xq);
     // Reads quantized row r back as q8_0 blocks (tests compare it with quantize_row_q8_0_ref).
-    void (*act_to_q8_0)(const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out);
+    void (*act_to_q8_0)(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out);
     // y[r, o] for all rows r and output rows o in [o0, o1).
     void (*dot_rows)(const matmul_job& job, int64_t o0, int64_t o1);
 };
@@ -57,7 +59,7 @@ struct q8_act {
 
 inline size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
 
-inline size_t q8_act_bytes(int64_t n_rows, int64_t n_in) {
+inline size_t q8_act_bytes(dtype, int64_t n_rows, int64_t n_in) {
     const size_t nb = static_cast<size_t>(n_rows * (n_in / 32));
     return align64(static_cast<size_t>(n_rows * n_in)) + align64(nb * 4) + nb * 4;
 }
@@ -70,7 +72,29 @@ inline q8_act q8_act_at(const void* xq, int64_t n_rows, int64_t n_in) {
             reinterpret_cast<float*>(base + qs_bytes + align64(nb * 4))};
 }
 
-void q8_act_to_q8_0(const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out);
+void q8_act_to_q8_0(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out);
+
+// Quantized activations for kernels that put consecutive elements of one row in consecutive
+// bytes of a register (the x86 levels): each row is a run of block pairs, everything a pair of
+// blocks needs in one 192-byte record, so a kernel walks each activation row sequentially.
+// Unsigned-by-signed byte products (dpbusd, maddubs) need unsigned weights: q4_0 nibbles are
+// used as they are (0..15, standing for q - 8) and q8_0 weights as w + 128. The excess, c times
+// the activation values (c = 8 or 128), is removed per 32-bit lane by starting each lane's
+// integer sum at `bias`, so every lane holds an exact signed partial sum.
+struct alignas(64) q8_pair {
+    int8_t qs[64];     // int8: block 2k's 32 values, then block 2k+1's (zeros past the row's end)
+    float d[16];       // f32: lanes 0-7 block 2k's scale, lanes 8-15 block 2k+1's (f16-rounded)
+    int32_t bias[16];  // i32: -c * (sum of the four values of lane i)
+};
+static_assert(sizeof(q8_pair) == 192);
+
+inline int64_t q8_pairs_per_row(int64_t n_in) { return (n_in / 32 + 1) / 2; }
+inline size_t q8_pair_bytes(dtype, int64_t n_rows, int64_t n_in) {
+    return static_cast<size_t>(n_rows * q8_pairs_per_row(n_in)) * sizeof(q8_pair);
+}
+// c above: what an unsigned weight byte exceeds the signed weight by.
+inline int weight_excess(dtype wtype) { return wtype == dtype::q4_0 ? 8 : 128; }
+void q8_pair_to_q8_0(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out);
 
 // For a tile of n_tile output rows of which only n_valid exist (the end of the matrix): a
 // per-thread copy of the n_valid rows (row_bytes apart) followed by copies of the last one, so

@@ -53,7 +53,7 @@ LF_NEON void quantize_block(const float* x, int8_t* qs, int32_t* sum, float* d_o
     *sum = vaddvq_s32(total);
 }
 
-LF_NEON void neon_quantize_act(const float* x, int64_t n_rows, int64_t n_in, int64_t row0, int64_t row1,
+LF_NEON void neon_quantize_act(dtype, const float* x, int64_t n_rows, int64_t n_in, int64_t row0, int64_t row1,
                                void* xq) {
     const q8_act a = q8_act_at(xq, n_rows, n_in);
     const int64_t nb = n_in / qk8_0;

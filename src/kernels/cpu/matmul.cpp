@@ -3,8 +3,8 @@
 // activation rows once per call into a per-calling-thread scratch buffer that only ever grows
 // (no allocation per call after warm-up), and splits the output rows into tasks of 16-64 rows
 // over the pool. The scalar kernels are the oracle: matmul_reference runs them on one thread, and
-// the "scalar" level runs exactly the same code threaded, so both give identical bits. For
-// q8_0/q4_0 weights every SIMD level reproduces those bits too (see matmul-impl.h).
+// the "scalar" level runs exactly the same code threaded, so both give identical bits. SIMD
+// levels keep the integer block sums exact and differ by f32 rounding only (see matmul-impl.h).
 #include "kernels/cpu/matmul.h"
 
 #include <algorithm>
@@ -77,17 +77,17 @@ float dot_q4_0(const block_q4_0* w, const block_q8_0* x, int64_t nb) {
 }
 
 // Scalar activation layout: block_q8_0 [n_rows, n_in / 32], exactly ggml's.
-size_t scalar_act_bytes(int64_t n_rows, int64_t n_in) {
+size_t scalar_act_bytes(dtype, int64_t n_rows, int64_t n_in) {
     return static_cast<size_t>(n_rows) * static_cast<size_t>(n_in / qk8_0) * sizeof(block_q8_0);
 }
 
-void scalar_quantize_act(const float* x, int64_t n_rows, int64_t n_in, int64_t row0, int64_t row1,
+void scalar_quantize_act(dtype, const float* x, int64_t n_rows, int64_t n_in, int64_t row0, int64_t row1,
                          void* xq) {
     auto* out = static_cast<block_q8_0*>(xq);
     for (int64_t r = row0; r < row1; ++r) quantize_row_q8_0_ref(x + r * n_in, out + r * (n_in / qk8_0), n_in);
 }
 
-void scalar_act_to_q8_0(const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
+void scalar_act_to_q8_0(dtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
     const auto* in = static_cast<const block_q8_0*>(xq);
     std::memcpy(out, in + r * (n_in / qk8_0), static_cast<size_t>(n_in / qk8_0) * sizeof(block_q8_0));
 }
@@ -206,7 +206,7 @@ void dot_rows_tiled(const matmul_job& job, int64_t o0, int64_t o1, const tile_ta
     }
 }
 
-void q8_act_to_q8_0(const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
+void q8_act_to_q8_0(dtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
     const q8_act a = q8_act_at(xq, n_rows, n_in);
     for (int64_t ib = 0; ib < n_in / qk8_0; ++ib) {
         const int64_t e = ib * n_rows + r;
@@ -215,6 +215,34 @@ void q8_act_to_q8_0(const void* xq, int64_t n_rows, int64_t n_in, int64_t r, blo
         for (int j = 0; j < qk8_0; ++j) sum += out[ib].qs[j] = a.qs[e * qk8_0 + j];
         // A wrong block sum would break the unsigned-weight correction: refuse to hide it.
         if (sum != a.sum[e]) out[ib].d = 0x7e00;
+    }
+}
+
+void q8_pair_to_q8_0(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
+    const int64_t np = q8_pairs_per_row(n_in);
+    const auto* row = static_cast<const q8_pair*>(xq) + r * np;
+    const int c = weight_excess(wtype);
+    for (int64_t ib = 0; ib < n_in / qk8_0; ++ib) {
+        const q8_pair& p = row[ib / 2];
+        const int half = static_cast<int>(ib % 2);
+        out[ib].d = fp32_to_fp16(p.d[8 * half]);
+        bool ok = true;
+        for (int lane = 0; lane < 8; ++lane) {
+            int sum = 0;
+            for (int j = 0; j < 4; ++j) sum += p.qs[32 * half + 4 * lane + j];
+            ok = ok && p.bias[8 * half + lane] == -c * sum && p.d[8 * half + lane] == p.d[8 * half];
+        }
+        for (int j = 0; j < qk8_0; ++j) out[ib].qs[j] = p.qs[32 * half + j];
+        // A wrong bias or scale lane would corrupt the products: refuse to hide it.
+        if (!ok) out[ib].d = 0x7e00;
+    }
+    if ((n_in / qk8_0) % 2) {
+        // The padding block must be all zero so it adds nothing.
+        const q8_pair& p = row[np - 1];
+        for (int j = 32; j < 64; ++j)
+            if (p.qs[j] != 0) out[0].d = 0x7e00;
+        for (int lane = 8; lane < 16; ++lane)
+            if (p.d[lane] != 0.0f || p.bias[lane] != 0) out[0].d = 0x7e00;
     }
 }
 
@@ -302,16 +330,16 @@ void matmul_isa(cpu_isa isa, const weight_view& w, const float* x, int64_t n_row
     job.y = y;
     if (cpu::is_block_type(w.type)) {
         thread_local cpu::act_scratch scratch;
-        void* xq = scratch.data(k->act_bytes(n_rows, w.n_in));
+        void* xq = scratch.data(k->act_bytes(w.type, n_rows, w.n_in));
         // Quantizing costs about one pass over x; worth spreading only when x is large.
         const int64_t n_groups = std::min<int64_t>(n_rows, pool.size());
         if (n_groups > 1 && n_rows * w.n_in >= (int64_t{1} << 16)) {
             pool.parallel_for(n_groups, [&](int64_t g, int) {
                 const int64_t r0 = n_rows * g / n_groups, r1 = n_rows * (g + 1) / n_groups;
-                k->quantize_act(x, n_rows, w.n_in, r0, r1, xq);
+                k->quantize_act(w.type, x, n_rows, w.n_in, r0, r1, xq);
             });
         } else {
-            k->quantize_act(x, n_rows, w.n_in, 0, n_rows, xq);
+            k->quantize_act(w.type, x, n_rows, w.n_in, 0, n_rows, xq);
         }
         job.xq = xq;
     }
@@ -346,7 +374,7 @@ void matmul_reference(const weight_view& w, const float* x, int64_t n_rows, floa
     std::vector<block_q8_0> xq;
     if (cpu::is_block_type(w.type)) {
         xq.resize(static_cast<size_t>(n_rows) * static_cast<size_t>(w.n_in / qk8_0));
-        cpu::scalar_quantize_act(x, n_rows, w.n_in, 0, n_rows, xq.data());
+        cpu::scalar_quantize_act(w.type, x, n_rows, w.n_in, 0, n_rows, xq.data());
         job.xq = xq.data();
     }
     cpu::scalar_dot_rows(job, 0, w.n_out);

@@ -25,9 +25,9 @@ struct weight_view {
 // quantized on the fly to q8_0 blocks (as ggml does), with exact integer block sums.
 // Work is split over the pool by blocks of output rows. No allocation per call after warm-up.
 // y[r, :] depends only on x[r, :] and W: not on n_rows, on r's place in the batch or on the
-// thread count, so a token verified among drafts gets exactly the logits it gets alone. For
-// q8_0/q4_0 weights every SIMD level gives bits identical to matmul_reference; for float weights
-// they differ from it by f32 summation order only.
+// thread count, so a token verified among drafts gets exactly the logits it gets alone. SIMD
+// levels differ from matmul_reference by f32 rounding only (for q8_0/q4_0 weights the integer
+// block sums are exact; what differs is how the scaled block sums are added up).
 void matmul(const weight_view& w, const float* x, int64_t n_rows, float* y, thread_pool& pool);
 
 // Single-threaded reference of the same product (scalar code only): the oracle for tests.
