@@ -3,7 +3,6 @@
 #include <signal.h>
 
 #include <cstdio>
-#include <ctime>
 #include <thread>
 
 #include "core/error.h"

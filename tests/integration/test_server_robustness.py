@@ -351,6 +351,40 @@ def test_sigterm_drain(c, models, binary):
     c.check(code == 0, f"exit status 0 after draining ({code})")
 
 
+def test_flags(c, models, binary):
+    """llama.cpp spellings are accepted; bad flags and unusable settings fail with one clear line."""
+    import subprocess
+    target, head = models.tiny_pair("q8_0")
+    srv = Server(binary, target, "-md", head, "--spec-draft-n-max", 5, "--spec-draft-n-min", 1, "--spec-draft-p-min",
+                 0.1, "--alias", "a1", "--alias", "a2", np_slots=3, ctx=3000, threads=1)
+    st, _, r = srv.get("/v1/models")
+    meta = r["data"][0]["meta"] if st == 200 else {}
+    c.check(meta.get("mtp") is True and meta.get("draft_max") == 5 and meta.get("n_slots") == 3 and
+            meta.get("n_ctx_slot") == 1000 and r["data"][0]["id"] == "a1",
+            f"-md, -np, --spec-draft-n-max, --alias: {meta}")
+    st, _, _ = srv.post(COMP, {"model": "a2", "prompt": "hi", "max_tokens": 2})
+    c.check(st == 200, "a second --alias names the model too")
+    c.check(srv.stop() == 0, "server exits 0")
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    for what, argv in [
+        ("port in use", ["-m", target, "--port", port]),
+        ("missing model file", ["-m", "/nonexistent/model.gguf"]),
+        ("context too small for the slots", ["-m", target, "-np", 64, "-c", 512]),
+        ("-np 0", ["-m", target, "-np", 0]),
+        ("--draft-min above --draft-max", ["-m", target, "--draft-max", 2, "--draft-min", 3]),
+        ("head that does not fit the target", ["-m", target, "--mtp", models.fixture_pair("dense")[1]]),
+        ("unknown flag", ["-m", target, "--frobnicate"]),
+    ]:
+        p = subprocess.run([binary, "serve", *map(str, argv)], capture_output=True, text=True, timeout=60)
+        lines = [l for l in p.stderr.splitlines() if l.strip()]
+        c.check(p.returncode != 0 and len(lines) >= 1 and "error" in lines[-1].lower(),
+                f"bad flags: {what} → exit {p.returncode}: {lines[-1] if lines else ''}")
+    busy.close()
+
+
 def main():
     args = harness_args(__doc__)
     models = Models(args.binary, args.data, args.work)
@@ -361,6 +395,7 @@ def main():
     test_metrics_add_up(c, models, args.binary)
     test_api_key_and_bind(c, models, args.binary)
     test_sigterm_drain(c, models, args.binary)
+    test_flags(c, models, args.binary)
     c.finish()
 
 
