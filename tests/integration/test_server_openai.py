@@ -157,8 +157,9 @@ def test_tiny(c, models, binary):
 
 def test_tools(c, models, binary):
     scripted = models.scripted(successor_table())
-    _, head = models.tiny_pair("q8_0")
-    with Server(binary, scripted, "-a", "scripted", mtp=head, np_slots=2, ctx=2048, threads=1) as srv:
+    head = models.scripted_head(successor_table())
+    with Server(binary, scripted, "-a", "scripted", "--draft-max", 4, mtp=head, np_slots=2, ctx=2048,
+                threads=1) as srv:
         client = OpenAI(base_url=srv.base + "/v1", api_key="unused", max_retries=0, timeout=120)
         messages = [{"role": "user", "content": "What is the weather in Paris?"}]
         r = client.chat.completions.create(model="scripted", messages=messages, tools=TOOLS, temperature=0)
@@ -177,6 +178,20 @@ def test_tools(c, models, binary):
                 json.loads(scalls[0]["arguments"]) == {"city": "Paris"} and scalls[0]["id"],
                 "tool call streamed: one complete call delta with id, name and arguments")
         c.check(content == "", "tool call streamed: no content deltas")
+
+        # With the scripted head every draft is accepted: verify steps emit up to 5 tokens at once,
+        # and the markers of the call fall inside such multi-token steps.
+        st, events, done = srv.stream("/v1/chat/completions", {
+            "model": "scripted", "messages": messages, "tools": TOOLS, "temperature": 0, "stream": True,
+            "return_tokens": True})
+        steps = [len(e["choices"][0].get("token_ids", [])) for e in events if e["choices"]]
+        calls_in_stream = [tc for e in events if e["choices"] for tc in e["choices"][0]["delta"].get("tool_calls", [])]
+        timings = events[-1]["timings"] if events else {}
+        c.check(st == 200 and done and timings.get("draft_n_accepted", 0) >= 10 and max(steps, default=0) >= 3,
+                f"speculative steps emit several tokens at once (largest step {max(steps, default=0)}, "
+                f"{timings.get('draft_n_accepted')} drafts accepted)")
+        c.check(len(calls_in_stream) == 1 and json.loads(calls_in_stream[0]["function"]["arguments"]) ==
+                {"city": "Paris"}, "... and the tool call still arrives as one whole delta")
 
         # Round trip: the call and its result go back; the model answers from them.
         call = calls[0]

@@ -6,7 +6,9 @@ last token, following a table `succ` (token -> next token). Attention outputs an
 MLP are zeroed; layer 0's MLP is a lookup (one hidden unit per scripted token) that writes the
 successor's direction into the residual stream, and the tied embedding turns that into the
 largest logit. This makes a model that "calls a tool" on cue, so the tool-call path can be
-tested end to end with the real tokenizer and chat format.
+tested end to end with the real tokenizer and chat format. The scripted head is the tiny
+assistant rewired the same way (its input projection keeps only the token embedding), so it
+drafts exactly the chain and one verify step emits several tokens at once.
 """
 import http.client
 import json
@@ -63,27 +65,37 @@ class Models:
             write_scripted_checkpoint(self.data / "tiny-gemma4" / "target", out_dir, succ)
         return self.convert(out_dir, name, "f32")
 
+    def scripted_head(self, succ, name="scripted-head"):
+        """The tiny assistant rewired to draft succ(t) after t: every draft of the scripted target's
+        chain is accepted, so one verify step emits several tokens."""
+        out_dir = self.work / f"{name}-hf"
+        if not (out_dir / "model.safetensors").exists():
+            write_scripted_head(self.data / "tiny-gemma4" / "assistant", out_dir, succ)
+        return self.convert(out_dir, name, "f32")
 
-def write_scripted_checkpoint(src, dst, succ):
-    from safetensors.numpy import load_file, save_file
-    dst = Path(dst)
-    dst.mkdir(parents=True, exist_ok=True)
-    for f in ("config.json", "tokenizer.json", "tokenizer_config.json"):
-        shutil.copy(Path(src) / f, dst / f)
-    w = load_file(str(Path(src) / "model.safetensors"))
-    E = w["model.embed_tokens.weight"]  # f32 [n_vocab, n_embd]
-    n_vocab, n_embd = E.shape
+
+def scripted_dims(succ):
+    """Residual-stream dimension of each scripted token (shared by target and head)."""
     tokens = sorted(set(succ) | set(succ.values()))
-    if len(tokens) > n_embd:
-        raise ValueError("too many scripted tokens for the embedding width")
-    dim = {t: i for i, t in enumerate(tokens)}
-    rng = np.random.default_rng(0)
-    E = rng.normal(0, 0.02, size=E.shape).astype(np.float32)
-    E[:, : len(tokens)] = 0.0  # unscripted tokens stay orthogonal to the scripted directions
-    for t in tokens:
-        E[t] = 0.0
-        E[t, dim[t]] = 1.0
-    w["model.embed_tokens.weight"] = E
+    return {t: i for i, t in enumerate(tokens)}
+
+
+def lookup_mlp(w, prefix, succ, dim):
+    """Makes the MLP at `prefix` map direction dim[t] to direction dim[succ[t]]."""
+    gate = w[prefix + "mlp.gate_proj.weight"]  # f32 [n_ff, n_embd]
+    up = w[prefix + "mlp.up_proj.weight"]      # f32 [n_ff, n_embd]
+    down = w[prefix + "mlp.down_proj.weight"]  # f32 [n_embd, n_ff]
+    gate[:] = 0.0
+    up[:] = 0.0
+    down[:] = 0.0
+    for j, (t, s) in enumerate(sorted(succ.items())):
+        gate[j, dim[t]] = 1.0
+        up[j, dim[t]] = 1.0
+        down[dim[s], j] = 1.0
+
+
+def silence_layers(w, post_ffw_scale):
+    """Attention and MLP outputs of every layer to zero; norms to one."""
     n_layers = 1 + max(int(k.split(".")[2]) for k in w if k.startswith("model.layers."))
     for il in range(n_layers):
         p = f"model.layers.{il}."
@@ -92,17 +104,55 @@ def write_scripted_checkpoint(src, dst, succ):
         w[p + "mlp.down_proj.weight"][:] = 0.0
         for norm in ("input_layernorm", "pre_feedforward_layernorm", "post_attention_layernorm"):
             w[p + norm + ".weight"][:] = 1.0
-        w[p + "post_feedforward_layernorm.weight"][:] = 10.0
-    # Layer 0 MLP: hidden unit j fires only for scripted token j and writes its successor.
-    gate = w["model.layers.0.mlp.gate_proj.weight"]  # f32 [n_ff, n_embd]
-    up = w["model.layers.0.mlp.up_proj.weight"]      # f32 [n_ff, n_embd]
-    down = w["model.layers.0.mlp.down_proj.weight"]  # f32 [n_embd, n_ff]
-    gate[:] = 0.0
-    up[:] = 0.0
-    for j, (t, s) in enumerate(sorted(succ.items())):
-        gate[j, dim[t]] = 1.0
-        up[j, dim[t]] = 1.0
-        down[dim[s], j] = 1.0
+        w[p + "post_feedforward_layernorm.weight"][:] = post_ffw_scale
+
+
+def one_hot_embedding(E, dim, seed):
+    """Scripted tokens get one-hot rows; all others small random rows orthogonal to them."""
+    rng = np.random.default_rng(seed)
+    out = rng.normal(0, 0.02, size=E.shape).astype(np.float32)
+    out[:, : len(dim)] = 0.0
+    for t, i in dim.items():
+        out[t] = 0.0
+        out[t, i] = 1.0
+    return out
+
+
+def write_scripted_head(src, dst, succ):
+    from safetensors.numpy import load_file, save_file
+    dst = Path(dst)
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in Path(src).iterdir():
+        if f.name != "model.safetensors":
+            shutil.copy(f, dst / f.name)
+    w = load_file(str(Path(src) / "model.safetensors"))
+    dim = scripted_dims(succ)
+    # Draft input = W_pre · [E_target[t]·sqrt(B), g]: keep the token part, drop the target hidden.
+    pre = w["pre_projection.weight"]  # f32 [d, 2B]
+    pre[:] = 0.0
+    for i in range(len(dim)):
+        pre[i, i] = 1.0
+    w["model.embed_tokens.weight"] = one_hot_embedding(w["model.embed_tokens.weight"], dim, 1)
+    silence_layers(w, 10.0)
+    lookup_mlp(w, "model.layers.0.", succ, dim)
+    w["model.norm.weight"][:] = 1.0
+    save_file(w, str(dst / "model.safetensors"))
+
+
+def write_scripted_checkpoint(src, dst, succ):
+    from safetensors.numpy import load_file, save_file
+    dst = Path(dst)
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in ("config.json", "tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(Path(src) / f, dst / f)
+    w = load_file(str(Path(src) / "model.safetensors"))
+    dim = scripted_dims(succ)
+    if len(dim) > w["model.embed_tokens.weight"].shape[1]:
+        raise ValueError("too many scripted tokens for the embedding width")
+    w["model.embed_tokens.weight"] = one_hot_embedding(w["model.embed_tokens.weight"], dim, 0)
+    silence_layers(w, 10.0)
+    # Layer 0's MLP: hidden unit j fires only for scripted token j and writes its successor.
+    lookup_mlp(w, "model.layers.0.", succ, dim)
     w["model.norm.weight"][:] = 1.0
     save_file(w, str(dst / "model.safetensors"))
 
