@@ -115,7 +115,7 @@ local_bench_result run_local_bench(const local_bench_options& opt, void (*log)(c
     local_bench_result r;
 
     say(fmt::format("measuring memory read bandwidth ({} MiB buffer, {} threads)", opt.bandwidth_bytes >> 20, n_threads));
-    bandwidth_result bw = measure_read_bandwidth(opt.bandwidth_bytes, 5, pool);
+    bandwidth_result bw = measure_read_bandwidth(opt.bandwidth_bytes, 8, pool);
     r.read_gb_s = bw.read_gb_s;
 
     gemma4_model target(opt.model_path);

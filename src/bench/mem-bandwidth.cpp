@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -14,15 +15,23 @@ namespace lf {
 
 namespace {
 
-// Sums 64-bit words with independent accumulators so the loop is bound by loads, not by one
-// dependency chain; the sum is kept so the compiler cannot drop the reads. n is a multiple of 8.
+// Sums 64-bit words through 32-byte vectors (a GCC/Clang extension that lowers to whatever
+// SIMD the baseline target has) with four independent accumulators, so the loop is bound by
+// memory rather than by instruction throughput: a scalar loop reads about a third less on the
+// same machine. The sum is kept so the compiler cannot drop the reads. n is a multiple of 16.
+typedef uint64_t u64x4 __attribute__((vector_size(32)));
+
 uint64_t sum_words(const uint64_t* p, size_t n) {
-    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
-    for (size_t i = 0; i < n; i += 8) {
-        a0 += p[i]; a1 += p[i + 1]; a2 += p[i + 2]; a3 += p[i + 3];
-        a4 += p[i + 4]; a5 += p[i + 5]; a6 += p[i + 6]; a7 += p[i + 7];
+    const u64x4* q = reinterpret_cast<const u64x4*>(p);
+    u64x4 a = {0, 0, 0, 0}, b = a, c = a, d = a;
+    for (size_t i = 0; i < n / 4; i += 4) {
+        a += q[i];
+        b += q[i + 1];
+        c += q[i + 2];
+        d += q[i + 3];
     }
-    return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+    u64x4 s = a + b + c + d;
+    return s[0] + s[1] + s[2] + s[3];
 }
 
 }  // namespace
@@ -31,8 +40,9 @@ bandwidth_result measure_read_bandwidth(size_t buffer_bytes, int passes, thread_
     if (passes < 1) fail("bandwidth measurement needs at least one pass");
     const size_t chunk_bytes = size_t{4} << 20;  // one task per 4 MiB keeps threads balanced
     buffer_bytes = std::max(chunk_bytes, buffer_bytes / chunk_bytes * chunk_bytes);
-    const size_t n_words = buffer_bytes / sizeof(uint64_t);
-    std::unique_ptr<uint64_t[]> buf(new uint64_t[n_words]);  // u64 [n_words]
+    // 64-byte aligned: the vector loads above assume their type's alignment.
+    std::unique_ptr<uint64_t, void (*)(void*)> buf(static_cast<uint64_t*>(std::aligned_alloc(64, buffer_bytes)), std::free);  // u64 [buffer_bytes / 8]
+    if (!buf) fail("cannot allocate {} MiB for the bandwidth measurement", buffer_bytes >> 20);
     const int64_t n_chunks = static_cast<int64_t>(buffer_bytes / chunk_bytes);
     const size_t words_per_chunk = chunk_bytes / sizeof(uint64_t);
     // First touch from the pool's threads places pages as the reads will use them.
