@@ -118,9 +118,10 @@ for cfg in "${configs[@]}"; do
   [[ $cfg =~ ^(plain|mtp)-np[1-9][0-9]*$ ]] || die "unknown configuration '$cfg' (plain-npN or mtp-npN)"
 done
 echo "workload: prompt $P tokens, $G generated tokens, draft-max $DRAFT_MAX, $THREADS_ARG threads; results in $OUT"
-for who in "${servers[@]}"; do
-  name=leapfrog; [ "$who" = other ] && name=$OTHER_NAME
-  for cfg in "${configs[@]}"; do
+# Servers alternate within each configuration, so a ratio compares runs made minutes apart at most.
+for cfg in "${configs[@]}"; do
+  for who in "${servers[@]}"; do
+    name=leapfrog; [ "$who" = other ] && name=$OTHER_NAME
     np=${cfg##*-np}
     echo "== $name ${cfg/-/ }" >&2
     start_server "$who" "$cfg"
