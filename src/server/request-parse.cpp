@@ -1,5 +1,6 @@
 #include "server/request-parse.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <random>
@@ -121,7 +122,37 @@ spec_params parse_speculative(const json& body, const request_limits& lim) {
 
 }  // namespace
 
+namespace {
+
+// Nesting depth of JSON text ([ and { outside strings). Copying, comparing, printing and rendering
+// JSON all recurse, so a body nested deeper than any real request is refused before it is parsed.
+int json_depth(const std::string& text) {
+    int depth = 0, max_depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        char ch = text[i];
+        if (in_string) {
+            if (ch == '\\') ++i;
+            else if (ch == '"') in_string = false;
+        } else if (ch == '"') {
+            in_string = true;
+        } else if (ch == '[' || ch == '{') {
+            max_depth = std::max(max_depth, ++depth);
+        } else if (ch == ']' || ch == '}') {
+            --depth;
+        }
+    }
+    return max_depth;
+}
+
+constexpr int k_max_json_depth = 128;
+
+}  // namespace
+
 json parse_body(const std::string& body) {
+    if (json_depth(body) > k_max_json_depth)
+        throw api_error(400, fmt::format("the request body nests deeper than {} levels", k_max_json_depth),
+                        "invalid_request_error", "", "too_deep");
     json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) throw api_error(400, "the request body is not valid JSON", "invalid_request_error", "", "invalid_json");
     if (!j.is_object()) throw api_error(400, "the request body must be a JSON object", "invalid_request_error");

@@ -35,7 +35,7 @@ struct gen_options {
     bool return_tokens = false;  // add generated token ids to each choice (llama.cpp / vLLM extension)
 };
 
-// The body as a JSON object; 400 for malformed JSON or a non-object.
+// The body as a JSON object; 400 for malformed JSON, a non-object, or nesting deeper than 128.
 nlohmann::json parse_body(const std::string& body);
 
 // Sampling, length, stop, stream and speculative fields shared by chat and text completions.

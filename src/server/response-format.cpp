@@ -15,11 +15,14 @@ json usage_json(const gen_stats& st) {
 
 json timings_json(const gen_stats& st) {
     auto per_second = [](int n, double ms) { return ms > 0 ? n * 1000.0 / ms : 0.0; };
+    auto per_token_ms = [](int n, double ms) { return n > 0 ? ms / n : 0.0; };
     return {{"prompt_n", st.n_prompt},
             {"prompt_ms", st.t_prompt_ms},
+            {"prompt_per_token_ms", per_token_ms(st.n_prompt, st.t_prompt_ms)},
             {"prompt_per_second", per_second(st.n_prompt, st.t_prompt_ms)},
             {"predicted_n", st.n_gen},
             {"predicted_ms", st.t_gen_ms},
+            {"predicted_per_token_ms", per_token_ms(st.n_gen, st.t_gen_ms)},
             {"predicted_per_second", per_second(st.n_gen, st.t_gen_ms)},
             {"draft_n", st.n_drafted},
             {"draft_n_accepted", st.n_accepted}};

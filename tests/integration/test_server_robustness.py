@@ -47,6 +47,9 @@ BAD_REQUESTS = [
     ("invalid UTF-8 inside a JSON string", "POST", CHAT,
      b'{"messages": [{"role": "user", "content": "caf\xc3"}]}'),
     ("20000-deep nested arrays", "POST", CHAT, b"[" * 20000 + b"]" * 20000),
+    ("tool parameters nested 8000 objects deep", "POST", CHAT,
+     b'{"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function", "function": '
+     b'{"name": "f", "parameters": ' + b'{"a":' * 8000 + b"1" + b"}" * 8000 + b"}}]}"),
     ("messages missing", "POST", CHAT, {"model": "tiny"}),
     ("messages not an array", "POST", CHAT, chat(messages="hi")),
     ("messages empty", "POST", CHAT, chat(messages=[])),

@@ -40,6 +40,14 @@ TEST(request_parse, body_must_be_a_json_object) {
     EXPECT_EQ(parse_body("{\"a\": 1}")["a"], 1);
 }
 
+TEST(request_parse, nesting_depth_is_bounded) {
+    auto nested = [](int n) { return std::string(n, '[') + std::string(n, ']'); };
+    EXPECT_NO_THROW(parse_body("{\"a\": " + nested(127) + "}"));
+    EXPECT_THROW(parse_body("{\"a\": " + nested(128) + "}"), api_error);
+    // Brackets inside strings (also after escaped quotes) do not count.
+    EXPECT_NO_THROW(parse_body("{\"a\": \"\\\"" + nested(500) + "\"}"));
+}
+
 TEST(request_parse, defaults_and_values) {
     gen_options o = parse_gen_options(json::object(), limits(), 16);
     EXPECT_EQ(o.max_tokens, 16);
