@@ -93,7 +93,16 @@ void configure_http(httplib::Server& svr, server_context& ctx) {
     });
     // Runs before cpp-httplib reads the body: a declared length that is malformed or over the
     // limit is refused at once, instead of the body being read (or waited for) and discarded.
+    // cpp-httplib does not bound chunked request bodies, so bodies must declare their length (every
+    // OpenAI client does).
     svr.set_pre_routing_handler([&ctx](const httplib::Request& req, httplib::Response& res) {
+        if (req.has_header("Transfer-Encoding")) {
+            send_error(res, api_error(411, "request bodies must be sent with a Content-Length, not chunked",
+                                      "invalid_request_error", "", "length_required"));
+            res.set_header("Connection", "close");
+            ctx.metrics().count_request("other", res.status);
+            return httplib::Server::HandlerResponse::Handled;
+        }
         if (!req.has_header("Content-Length")) return httplib::Server::HandlerResponse::Unhandled;
         const std::string v = req.get_header_value("Content-Length");
         bool digits = !v.empty() && v.size() <= 18 && v.find_first_not_of("0123456789") == std::string::npos;

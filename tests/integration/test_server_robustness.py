@@ -128,6 +128,9 @@ def raw_exchange(port, data, timeout=10):
 RAW_REQUESTS = [
     ("garbage request line", b"GARBAGE\r\n\r\n"),
     ("bad chunked encoding", b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n"),
+    ("chunked body far over the limit (bodies must declare their length)",
+     b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+     (b"4000\r\n" + b"x" * 0x4000 + b"\r\n") * 8),
     ("negative Content-Length", b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n"),
     ("Content-Length far over the limit", b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n"),
     ("body shorter than its Content-Length (slow client; --timeout 3)",
