@@ -1,3 +1,4 @@
+// Chat request → Gemma 4 prompt text (see chat-prompt.h).
 #include "server/chat-prompt.h"
 
 #include <algorithm>

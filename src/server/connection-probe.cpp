@@ -1,3 +1,4 @@
+// Finding a handler's socket and asking the kernel whether its peer is gone (see connection-probe.h).
 #include "server/connection-probe.h"
 
 #include <dirent.h>

@@ -1,3 +1,4 @@
+// The engine thread and its wake-ups (see engine-loop.h).
 #include "server/engine-loop.h"
 
 #include <cstdio>

@@ -1,3 +1,4 @@
+// The engine-thread → HTTP-thread bridge of one generation (see gen-stream.h).
 #include "server/gen-stream.h"
 
 namespace lf::server {

@@ -1,3 +1,4 @@
+// Queue, wait or stream, and watch the client, for one generation (see generation-runner.h).
 #include "server/generation-runner.h"
 
 #include <chrono>

@@ -1,3 +1,4 @@
+// cpp-httplib setup, authentication and error mapping (see http-server.h).
 #include "server/http-server.h"
 
 #include <cstdio>

@@ -1,3 +1,4 @@
+// Prometheus text exposition of the server and engine counters (see metrics.h).
 #include "server/metrics.h"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// Validation of request bodies (see request-parse.h).
 #include "server/request-parse.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// usage, timings and ids shared by both response kinds (see response-format.h).
 #include "server/response-format.h"
 
 #include <chrono>

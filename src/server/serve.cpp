@@ -1,3 +1,4 @@
+// Startup, signal handling and draining of `leapfrog serve` (see serve.h).
 #include "server/serve.h"
 
 #include <signal.h>

@@ -1,3 +1,4 @@
+// Loading models, tokenizer and engine for the server (see server-context.h).
 #include "server/server-context.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Stop sequences on streamed text (see stop-matcher.h).
 #include "server/stop-matcher.h"
 
 #include <algorithm>
