@@ -1,7 +1,13 @@
+// Attention kernels: the scalar reference here, SIMD versions in ops-avx512.cpp / ops-avx2.cpp
+// chosen by the matmul level. Each task's result depends only on its own (query, key range), so
+// splitting keys into fixed chunks keeps rows independent of their batch.
 #include "kernels/cpu/attention.h"
 
 #include <cmath>
 #include <limits>
+
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/ops-impl.h"
 
 namespace lf {
 
@@ -23,8 +29,10 @@ inline float dot(const float* a, const float* b, int n) {
 
 }  // namespace
 
-attn_partial attend_partial(const float* q, const kv_span* spans, int n_spans, int skip, int count, int head_dim,
-                            float* acc) {
+namespace {
+
+attn_partial attend_partial_scalar(const float* q, const kv_span* spans, int n_spans, int skip, int count,
+                                   int head_dim, float* acc) {
     for (int d = 0; d < head_dim; ++d) acc[d] = 0.f;
     float m = -std::numeric_limits<float>::infinity();
     float l = 0.f;
@@ -54,6 +62,28 @@ attn_partial attend_partial(const float* q, const kv_span* spans, int n_spans, i
         skip = 0;
     }
     return {m, l};
+}
+
+}  // namespace
+
+namespace cpu {
+
+attn_partial attend_partial_isa(cpu_isa isa, const float* q, const kv_span* spans, int n_spans, int skip, int count,
+                                int head_dim, float* acc) {
+#if defined(__x86_64__)
+    if (isa == cpu_isa::avx512 && head_dim % 16 == 0)
+        return attend_partial_avx512(q, spans, n_spans, skip, count, head_dim, acc);
+    if ((isa == cpu_isa::avx512 || isa == cpu_isa::avx2) && head_dim % 8 == 0)
+        return attend_partial_avx2(q, spans, n_spans, skip, count, head_dim, acc);
+#endif
+    return attend_partial_scalar(q, spans, n_spans, skip, count, head_dim, acc);
+}
+
+}  // namespace cpu
+
+attn_partial attend_partial(const float* q, const kv_span* spans, int n_spans, int skip, int count, int head_dim,
+                            float* acc) {
+    return cpu::attend_partial_isa(active_isa(), q, spans, n_spans, skip, count, head_dim, acc);
 }
 
 void merge_partials(const attn_partial* parts, const float* acc, int n, int head_dim, float* out) {

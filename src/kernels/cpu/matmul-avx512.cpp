@@ -1,18 +1,18 @@
 // AVX-512 (F, BW, VL, DQ) + VNNI matmul kernels (x86-64). Every function carries its own target
 // attribute; the driver runs them only on CPUs that have all of these.
 //
-// Quantized weights, as ggml computes them: each weight row is read in its GGUF layout, two
-// blocks (64 elements) per register in the activation's element order, and dpbusd against the
-// activation's q8_pair gives sixteen exact int32 partial sums (eight per block; each lane starts
-// at the pair's bias, so unsigned weights need no other correction). Per (weight row, activation
-// row) one f32 accumulator gathers them across the whole row, acc = fma(float(sum), d_w * d_x,
-// acc), pair after pair; one fixed horizontal sum ends it. That sequence is the same in every
-// tile shape, so a row's result does not depend on its batch; it differs from the scalar
-// reference (one f32 sum per block) by f32 rounding only.
-// Tiles of up to 4 weight rows x 4 activation rows keep 16 accumulators in registers: each
-// weight pair is unpacked once for 4 activation rows and each activation pair serves 4 weight
-// rows. Decode (one activation row) runs 4 weight rows at once so 4 independent FMA chains hide
-// the FMA latency.
+// Quantized weights: one weight row at a time, sixteen blocks of it per step, one block per
+// 32-bit lane. The sixteen blocks' bytes are transposed on the fly (4x4 dword transposes of
+// 128-bit loads), so register t holds every block's elements 4t..4t+3 (q4_0: register t and
+// t+4 are the low and high nibbles of the same bytes); the activation's q8_group stores its
+// blocks the same way. Eight dpbusd then leave each block's exact integer sum in its lane (the
+// lane starts at the group's bias, so unsigned weights need no other correction), and one FMA
+// per 16 blocks adds sum * (d_w * d_x) into a per-(weight row, activation row) accumulator; one
+// fixed horizontal sum ends the row. That sequence is the same in every tile, so a row's result
+// does not depend on its batch; it differs from the scalar reference (one f32 sum of blocks in
+// order) by f32 rounding only. The scales of the sixteen blocks come from word permutes of the
+// group's bytes (no gathers). Tiles of up to 4 weight rows x 8 activation rows (16 accumulators): a
+// weight row's transposed group serves all the tile's activation rows.
 // Float weights: 4x4 tiles of weight x activation rows, 16-wide FMAs (tolerance vs. the
 // reference).
 #include "kernels/cpu/matmul-impl.h"
@@ -73,126 +73,182 @@ LF_AVX512_INLINE float quantize_block(const float* x, int8_t* qs) {
 
 LF_AVX512 void avx512_quantize_act(dtype wtype, const float* x, int64_t n_rows, int64_t n_in, int64_t row0,
                                    int64_t row1, void* xq) {
-    const int64_t nb = n_in / qk8_0, np = q8_pairs_per_row(n_in);
+    const int64_t nb = n_in / qk8_0, ng = q8_groups_per_row(n_in);
     const __m512i excess = _mm512_set1_epi8(static_cast<char>(weight_excess(wtype)));
     for (int64_t r = row0; r < row1; ++r) {
-        q8_pair* out = static_cast<q8_pair*>(xq) + r * np;
+        q8_group* out = static_cast<q8_group*>(xq) + r * ng;
         const float* xr = x + r * n_in;
-        for (int64_t k = 0; k < np; ++k) {
-            q8_pair& p = out[k];
-            const float d0 = quantize_block(xr + 64 * k, p.qs);
-            float d1 = 0.0f;
-            if (2 * k + 1 < nb) d1 = quantize_block(xr + 64 * k + 32, p.qs + 32);
-            else std::memset(p.qs + 32, 0, 32);
-            const __m512i q = _mm512_load_si512(p.qs);
-            _mm512_store_ps(p.d, _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(d0), _mm512_set1_ps(d1)));
-            _mm512_store_si512(p.bias, _mm512_sub_epi32(_mm512_setzero_si512(),
-                                                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), excess, q)));
+        for (int64_t g = 0; g < ng; ++g) {
+            alignas(64) int8_t qs[16][32];  // int8 [16 blocks, 32]
+            alignas(64) float d[16];
+            for (int b = 0; b < 16; ++b) {
+                if (16 * g + b < nb) {
+                    d[b] = quantize_block(xr + (16 * g + b) * qk8_0, qs[b]);
+                } else {
+                    d[b] = 0.0f;
+                    std::memset(qs[b], 0, 32);
+                }
+            }
+            // Transpose: x[t] lane b = block b's values 4t..4t+3.
+            q8_group& o = out[g];
+            for (int t = 0; t < 8; ++t)
+                for (int b = 0; b < 16; ++b) std::memcpy(o.x[t] + 4 * b, qs[b] + 4 * t, 4);
+            __m512i bias = _mm512_setzero_si512();
+            for (int t = 0; t < 8; ++t) bias = _mm512_dpbusd_epi32(bias, excess, _mm512_load_si512(o.x[t]));
+            _mm512_store_si512(o.bias, _mm512_sub_epi32(_mm512_setzero_si512(), bias));
+            _mm512_store_ps(o.d, _mm512_load_ps(d));
         }
     }
 }
 
 // ---- quantized weights ------------------------------------------------------------------------
 
-// One block pair of a weight row as dpbusd wants it: 64 unsigned bytes in the activation's
-// element order, and the two scales spread over their eight lanes each.
-struct wpair {
-    __m512i q;
+// Sixteen consecutive blocks of a weight row as dpbusd wants them: q[t] lane b = block b's
+// unsigned weights for elements 4t..4t+3, d lane b = block b's scale.
+struct wgroup {
+    __m512i q[8];
     __m512 d;
 };
 
-// q4_0: a pair is 36 bytes (scale, 16 nibble bytes, scale, 16 nibble bytes). One load, then a
-// word permute places each block's 16 bytes in two 128-bit lanes, a per-lane shift picks the low
-// nibbles (elements 0..15) or the high ones (16..31). `L` comes from a full or masked load.
-LF_AVX512_INLINE wpair unpack_q4_0(__m512i L) {
-    // Words: lanes 0-1 <- block 0's bytes (words 1..8), lanes 2-3 <- block 1's (words 10..17).
-    const __m512i idx_q = _mm512_set_epi16(17, 16, 15, 14, 13, 12, 11, 10, 17, 16, 15, 14, 13, 12, 11, 10,
-                                           8, 7, 6, 5, 4, 3, 2, 1, 8, 7, 6, 5, 4, 3, 2, 1);
-    const __m512i shift = _mm512_set_epi16(4, 4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0,
-                                           4, 4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m512i idx_d = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                           9, 9, 9, 9, 9, 9, 9, 9, 0, 0, 0, 0, 0, 0, 0, 0);
-    wpair w;
-    w.q = _mm512_and_si512(_mm512_srlv_epi16(_mm512_permutexvar_epi16(idx_q, L), shift), _mm512_set1_epi8(0x0f));
-    w.d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(idx_d, L)));
-    return w;
+// In-lane 4x4 transpose of 32-bit elements across four registers: afterwards t[k] holds, in
+// each 128-bit lane, element k of the four inputs' same lane.
+LF_AVX512_INLINE void transpose4(const __m512i z[4], __m512i t[4]) {
+    const __m512i a = _mm512_unpacklo_epi32(z[0], z[1]), b = _mm512_unpackhi_epi32(z[0], z[1]);
+    const __m512i c = _mm512_unpacklo_epi32(z[2], z[3]), d = _mm512_unpackhi_epi32(z[2], z[3]);
+    t[0] = _mm512_unpacklo_epi64(a, c);
+    t[1] = _mm512_unpackhi_epi64(a, c);
+    t[2] = _mm512_unpacklo_epi64(b, d);
+    t[3] = _mm512_unpackhi_epi64(b, d);
 }
 
-// q8_0: a pair is 68 bytes; values as w + 128 (unsigned).
-LF_AVX512_INLINE wpair unpack_q8_0(const uint8_t* p, bool two) {
-    const __m512i idx_d = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                           17, 17, 17, 17, 17, 17, 17, 17, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-    const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
-    wpair w;
-    if (two) {
-        const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 36));
-        w.q = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), flip);
-        w.d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(idx_d, _mm512_loadu_si512(p))));
-    } else {
-        // The last block of an odd row: the upper half is weight 0 (128 - 128) times a zero
-        // activation block, scale 0.
-        w.q = _mm512_xor_si512(_mm512_zextsi256_si512(lo), flip);
-        w.d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(idx_d, _mm512_maskz_loadu_epi16(1, p))));
+LF_AVX512_INLINE __m512i load4x16(const uint8_t* a, const uint8_t* b, const uint8_t* c, const uint8_t* d) {
+    __m512i z = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a)));
+    z = _mm512_inserti32x4(z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)), 1);
+    z = _mm512_inserti32x4(z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(c)), 2);
+    return _mm512_inserti32x4(z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(d)), 3);
+}
+
+// Sixteen bytes at p + off of blocks b = 0..15 (block b at p + b * bs), transposed: t[k] lane b
+// = dword k of block b's sixteen bytes. Register q gathers blocks q, q+4, q+8, q+12 in its
+// 128-bit lanes, so after the in-lane transpose lane 4i+q is block 4i+q.
+LF_AVX512_INLINE void load_transposed(const uint8_t* p, size_t bs, __m512i t[4]) {
+    __m512i z[4];
+    LF_UNROLL
+    for (int q = 0; q < 4; ++q) z[q] = load4x16(p + q * bs, p + (q + 4) * bs, p + (q + 8) * bs, p + (q + 12) * bs);
+    transpose4(z, t);
+}
+
+// q4_0 (18-byte blocks, 288 bytes per group).
+LF_AVX512_INLINE void load_group(const block_q4_0*, const uint8_t* p, wgroup& g) {
+    __m512i t[4];
+    load_transposed(p + 2, 18, t);
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    LF_UNROLL
+    for (int k = 0; k < 4; ++k) {
+        g.q[k] = _mm512_and_si512(t[k], m4);                            // elements 4k..4k+3
+        g.q[k + 4] = _mm512_and_si512(_mm512_srli_epi16(t[k], 4), m4);  // elements 16+4k..
     }
-    return w;
+    // Scales: block b's at word 9b. Blocks 0-7 lie in words 0-63, 8-14 in words 64-127, 15 in
+    // word 135 (the group's last 32 bytes are read as 256 bits so nothing past it is touched).
+    const __m512i r0 = _mm512_loadu_si512(p), r1 = _mm512_loadu_si512(p + 64);
+    const __m512i r2 = _mm512_loadu_si512(p + 128), r3 = _mm512_loadu_si512(p + 192);
+    const __m512i r4 = _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 256)));
+    const __m512i lo = _mm512_permutex2var_epi16(
+        r0, _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 63, 54, 45, 36, 27, 18, 9, 0), r1);
+    const __m512i hi = _mm512_permutex2var_epi16(
+        r2, _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 62, 53, 44, 35, 26, 17, 8, 0, 0, 0, 0, 0, 0, 0, 0), r3);
+    __m512i d = _mm512_mask_blend_epi16(0x7f00, lo, hi);
+    d = _mm512_mask_permutexvar_epi16(d, 0x8000, _mm512_set1_epi16(7), r4);
+    g.d = _mm512_cvtph_ps(_mm512_castsi512_si256(d));
 }
 
-// One pair of every (weight row, activation row) of a tile into its accumulator.
-template <int W, int R>
-LF_AVX512_INLINE void tile_step(__m512 (&acc)[W][R], const wpair* wp, const q8_pair* x, int64_t x_stride, int64_t i) {
+// q8_0 (34-byte blocks, 544 bytes per group); values as w + 128 (unsigned).
+LF_AVX512_INLINE void load_group(const block_q8_0*, const uint8_t* p, wgroup& g) {
+    load_transposed(p + 2, 34, g.q);
+    load_transposed(p + 18, 34, g.q + 4);
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+    LF_UNROLL
+    for (int k = 0; k < 8; ++k) g.q[k] = _mm512_xor_si512(g.q[k], flip);
+    // Scales: block b's at word 17b; 64-byte piece k holds blocks 2k (word 2k) and 2k+1 (word
+    // 2k + 17) of itself.
+    __m512i pr[4];
+    LF_UNROLL
+    for (int k = 0; k < 4; ++k) {
+        const __m512i a = _mm512_loadu_si512(p + 128 * k), b = _mm512_loadu_si512(p + 128 * k + 64);
+        // Words 4k..4k+3 <- a[4k], a[4k + 17], b[4k + 2], b[4k + 19] (b indices + 32).
+        const short w0 = static_cast<short>(4 * k), w1 = static_cast<short>(4 * k + 17);
+        const short w2 = static_cast<short>(32 + 4 * k + 2), w3 = static_cast<short>(32 + 4 * k + 19);
+        alignas(64) short idx[32] = {};
+        idx[4 * k] = w0;
+        idx[4 * k + 1] = w1;
+        idx[4 * k + 2] = w2;
+        idx[4 * k + 3] = w3;
+        pr[k] = _mm512_permutex2var_epi16(a, _mm512_load_si512(idx), b);
+    }
+    const __m512i d = _mm512_mask_blend_epi16(
+        0xff00, _mm512_mask_blend_epi16(0x00f0, pr[0], pr[1]), _mm512_mask_blend_epi16(0xf000, pr[2], pr[3]));
+    g.d = _mm512_cvtph_ps(_mm512_castsi512_si256(d));
+}
+
+// The last group of a row with fewer than 16 blocks: its blocks copied into a zeroed buffer, so
+// the missing blocks are weight 0 and scale 0 (times activation 0).
+template <typename Block>
+LF_AVX512_INLINE void load_group_tail(const uint8_t* p, int n_blocks, wgroup& g) {
+    alignas(64) uint8_t buf[16 * sizeof(Block)];
+    std::memset(buf, 0, sizeof(buf));
+    if constexpr (sizeof(Block) == sizeof(block_q8_0)) {
+        // A zero q8_0 block must stay weight 0 after the +128 shift: 0x80 bytes flip back to 0.
+        for (int b = n_blocks; b < 16; ++b) std::memset(buf + b * sizeof(Block) + 2, 0x80, qk8_0);
+    }
+    std::memcpy(buf, p, static_cast<size_t>(n_blocks) * sizeof(Block));
+    load_group(static_cast<const Block*>(nullptr), buf, g);
+}
+
+// One group of one weight row times R activation rows: each lane's exact block sum, then
+// acc += sum * (d_w * d_x).
+template <int R>
+LF_AVX512_INLINE void quant_step(__m512 (&acc)[R], const wgroup& g, const q8_group* x, int64_t x_stride, int64_t i) {
     LF_UNROLL
     for (int k = 0; k < R; ++k) {
-        const q8_pair& a = x[k * x_stride + i];
-        const __m512i xq = _mm512_load_si512(a.qs);
-        const __m512i bias = _mm512_load_si512(a.bias);
-        const __m512 dx = _mm512_load_ps(a.d);
+        const q8_group& a = x[k * x_stride + i];
+        __m512i s = _mm512_load_si512(a.bias);
         LF_UNROLL
-        for (int j = 0; j < W; ++j) {
-            const __m512i s = _mm512_dpbusd_epi32(bias, wp[j].q, xq);
-            acc[j][k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(wp[j].d, dx), acc[j][k]);
-        }
+        for (int t = 0; t < 8; ++t) s = _mm512_dpbusd_epi32(s, g.q[t], _mm512_load_si512(a.x[t]));
+        acc[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(g.d, _mm512_load_ps(a.d)), acc[k]);
     }
 }
 
-// W weight rows (row j at w + j * rb) times R activation rows (row k's pairs at x + k * x_stride),
-// into out[j * R + k]. np pairs per row; the first n_full of them may be read with whole 64-byte
-// loads (they stay inside the row), the rest are read masked.
+// W weight rows (row j at w + j * rb) times R activation rows (row k's groups at x + k * x_stride)
+// into out[j * R + k]. Rows are unpacked one after the other inside each group step, so the W*R
+// accumulators are the only registers that live across steps.
 template <typename Block, int W, int R>
-LF_AVX512 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, int64_t n_full, const q8_pair* x,
-                          int64_t x_stride, float* out) {
-    constexpr bool q4 = std::is_same_v<Block, block_q4_0>;
-    const int64_t np = (nb + 1) / 2;
+LF_AVX512 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_group* x, int64_t x_stride, float* out) {
+    constexpr size_t gb = 16 * sizeof(Block);  // bytes per group of 16 blocks
+    const int64_t ng = (nb + 15) / 16, n_full = nb / 16;
     __m512 acc[W][R];
     LF_UNROLL
     for (int j = 0; j < W; ++j)
         LF_UNROLL
         for (int k = 0; k < R; ++k) acc[j][k] = _mm512_setzero_ps();
-    int64_t i = 0;
-    if constexpr (q4) {
-        for (; i < n_full; ++i) {
-            wpair wp[W];
+    for (int64_t i = 0; i < n_full; ++i) {
+        LF_UNROLL
+        for (int j = 0; j < W; ++j) {
+            const uint8_t* p = w + j * rb + i * gb;
+            // The next tile's rows: keep the stream ahead of the loads.
             LF_UNROLL
-            for (int j = 0; j < W; ++j) {
-                _mm_prefetch(reinterpret_cast<const char*>(w + (W + j) * rb + i * 36), _MM_HINT_T0);
-                wp[j] = unpack_q4_0(_mm512_loadu_si512(w + j * rb + i * 36));
-            }
-            tile_step<W, R>(acc, wp, x, x_stride, i);
+            for (size_t off = 0; off < gb; off += 64)
+                _mm_prefetch(reinterpret_cast<const char*>(p + W * rb + off), _MM_HINT_T0);
+            wgroup g;
+            load_group(static_cast<const Block*>(nullptr), p, g);
+            quant_step<R>(acc[j], g, x, x_stride, i);
         }
-        for (; i < np; ++i) {
-            const __mmask64 m = 2 * i + 1 < nb ? (uint64_t{1} << 36) - 1 : (uint64_t{1} << 18) - 1;
-            wpair wp[W];
-            LF_UNROLL
-            for (int j = 0; j < W; ++j) wp[j] = unpack_q4_0(_mm512_maskz_loadu_epi8(m, w + j * rb + i * 36));
-            tile_step<W, R>(acc, wp, x, x_stride, i);
-        }
-    } else {
-        for (; i < np; ++i) {
-            const bool two = 2 * i + 1 < nb;
-            wpair wp[W];
-            LF_UNROLL
-            for (int j = 0; j < W; ++j) wp[j] = unpack_q8_0(w + j * rb + i * 68, two);
-            tile_step<W, R>(acc, wp, x, x_stride, i);
+    }
+    if (n_full < ng) {
+        LF_UNROLL
+        for (int j = 0; j < W; ++j) {
+            wgroup g;
+            load_group_tail<Block>(w + j * rb + n_full * gb, static_cast<int>(nb - 16 * n_full), g);
+            quant_step<R>(acc[j], g, x, x_stride, n_full);
         }
     }
     LF_UNROLL
@@ -201,42 +257,48 @@ LF_AVX512 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, int64_t n_ful
         for (int k = 0; k < R; ++k) out[j * R + k] = _mm512_reduce_add_ps(acc[j][k]);
 }
 
-using quant_tile_fn = void (*)(const uint8_t*, size_t, int64_t, int64_t, const q8_pair*, int64_t, float*);
+using quant_tile_fn = void (*)(const uint8_t*, size_t, int64_t, const q8_group*, int64_t, float*);
 
-template <typename Block, int W>
-constexpr std::array<quant_tile_fn, 4> quant_tiles_w() {
-    return {&quant_tile<Block, W, 1>, &quant_tile<Block, W, 2>, &quant_tile<Block, W, 3>, &quant_tile<Block, W, 4>};
+constexpr int k_tile_r = 8;         // activation rows per weight-row pass
+constexpr int64_t k_act_rows = 32;  // activation rows kept in cache while a task's weights stream by
+// Weight rows per tile for r activation rows: at most 16 accumulators.
+constexpr int tile_w(int r) { return r <= 4 ? 4 : 2; }
+
+template <typename Block, int R>
+constexpr std::array<quant_tile_fn, 4> quant_tiles_r() {
+    if constexpr (tile_w(R) == 4)
+        return {&quant_tile<Block, 1, R>, &quant_tile<Block, 2, R>, &quant_tile<Block, 3, R>, &quant_tile<Block, 4, R>};
+    else
+        return {&quant_tile<Block, 1, R>, &quant_tile<Block, 2, R>, nullptr, nullptr};
 }
 template <typename Block>
-constexpr std::array<std::array<quant_tile_fn, 4>, 4> quant_tiles() {
-    return {quant_tiles_w<Block, 1>(), quant_tiles_w<Block, 2>(), quant_tiles_w<Block, 3>(), quant_tiles_w<Block, 4>()};
+constexpr std::array<std::array<quant_tile_fn, 4>, k_tile_r> quant_tiles() {
+    return {quant_tiles_r<Block, 1>(), quant_tiles_r<Block, 2>(), quant_tiles_r<Block, 3>(), quant_tiles_r<Block, 4>(),
+            quant_tiles_r<Block, 5>(), quant_tiles_r<Block, 6>(), quant_tiles_r<Block, 7>(), quant_tiles_r<Block, 8>()};
 }
-
-constexpr int k_tile_w = 4;     // weight rows per register tile
-constexpr int k_tile_r = 4;     // activation rows per register tile
-constexpr int64_t k_act_rows = 16;  // activation rows kept in cache while a task's weights stream by
 
 template <typename Block>
 LF_AVX512 void quant_rows(const matmul_job& job, int64_t o0, int64_t o1) {
     static constexpr auto tiles = quant_tiles<Block>();
     const weight_view& w = job.w;
     const size_t rb = row_bytes(w.type, w.n_in);
-    const int64_t nb = w.n_in / qk8_0, np = q8_pairs_per_row(w.n_in);
-    // q4_0 pairs whose 64-byte load ends inside the row.
-    const int64_t n_full = std::is_same_v<Block, block_q4_0> ? std::min<int64_t>(nb / 2, rb >= 64 ? (rb - 64) / 36 + 1 : 0) : 0;
-    const auto* xq = static_cast<const q8_pair*>(job.xq);
-    float out[k_tile_w * k_tile_r];
+    const int64_t nb = w.n_in / qk8_0, ng = q8_groups_per_row(w.n_in);
+    const auto* xq = static_cast<const q8_group*>(job.xq);
+    float out[4 * k_tile_r];
     for (int64_t t0 = 0; t0 < job.n_rows; t0 += k_act_rows) {
         const int64_t t1 = std::min(job.n_rows, t0 + k_act_rows);
-        for (int64_t o = o0; o < o1; o += k_tile_w) {
-            const int n_w = static_cast<int>(std::min<int64_t>(k_tile_w, o1 - o));
-            const uint8_t* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
-            for (int64_t r = t0; r < t1; r += k_tile_r) {
-                const int n_r = static_cast<int>(std::min<int64_t>(k_tile_r, t1 - r));
-                tiles[n_w - 1][n_r - 1](wrow, rb, nb, n_full, xq + r * np, np, out);
+        for (int64_t r = t0; r < t1;) {
+            const int n_r = static_cast<int>(std::min<int64_t>(k_tile_r, t1 - r));
+            const int max_w = tile_w(n_r);
+            for (int64_t o = o0; o < o1;) {
+                const int n_w = static_cast<int>(std::min<int64_t>(max_w, o1 - o));
+                const uint8_t* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
+                tiles[n_r - 1][n_w - 1](wrow, rb, nb, xq + r * ng, ng, out);
                 for (int j = 0; j < n_w; ++j)
                     for (int k = 0; k < n_r; ++k) job.y[(r + k) * w.n_out + o + j] = out[j * n_r + k];
+                o += n_w;
             }
+            r += n_r;
         }
     }
 }
@@ -334,7 +396,7 @@ void avx512_dot_rows(const matmul_job& job, int64_t o0, int64_t o1) {
 
 }  // namespace
 
-const matmul_kernels k_avx512_kernels = {q8_pair_bytes, avx512_quantize_act, q8_pair_to_q8_0, avx512_dot_rows};
+const matmul_kernels k_avx512_kernels = {q8_group_bytes, avx512_quantize_act, q8_group_to_q8_0, avx512_dot_rows};
 
 }  // namespace lf::cpu
 #endif  // __x86_64__

@@ -74,27 +74,26 @@ inline q8_act q8_act_at(const void* xq, int64_t n_rows, int64_t n_in) {
 
 void q8_act_to_q8_0(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out);
 
-// Quantized activations for kernels that put consecutive elements of one row in consecutive
-// bytes of a register (the x86 levels): each row is a run of block pairs, everything a pair of
-// blocks needs in one 192-byte record, so a kernel walks each activation row sequentially.
-// Unsigned-by-signed byte products (dpbusd, maddubs) need unsigned weights: q4_0 nibbles are
-// used as they are (0..15, standing for q - 8) and q8_0 weights as w + 128. The excess, c times
-// the activation values (c = 8 or 128), is removed per 32-bit lane by starting each lane's
-// integer sum at `bias`, so every lane holds an exact signed partial sum.
-struct alignas(64) q8_pair {
-    int8_t qs[64];     // int8: block 2k's 32 values, then block 2k+1's (zeros past the row's end)
-    float d[16];       // f32: lanes 0-7 block 2k's scale, lanes 8-15 block 2k+1's (f16-rounded)
-    int32_t bias[16];  // i32: -c * (sum of the four values of lane i)
+// Quantized activations for kernels that put one block per 32-bit lane (AVX-512): each row is a
+// run of groups of 16 blocks, everything a group needs in one 640-byte record, transposed so
+// that register t holds every block's values 4t..4t+3.
+// Unsigned-by-signed byte products (dpbusd) need unsigned weights: q4_0 nibbles are used as they
+// are (0..15, standing for q - 8) and q8_0 weights as w + 128. The excess, c times the block's
+// activation sum (c = 8 or 128), is removed by starting each lane's integer sum at `bias`.
+struct alignas(64) q8_group {
+    int8_t x[8][64];   // int8: x[t] lane b = values 4t..4t+3 of block 16g+b (zeros past the row's end)
+    int32_t bias[16];  // i32: lane b = -c * (sum of block 16g+b's values)
+    float d[16];       // f32: lane b = block 16g+b's scale (f16-rounded; 0 past the row's end)
 };
-static_assert(sizeof(q8_pair) == 192);
+static_assert(sizeof(q8_group) == 640);
 
-inline int64_t q8_pairs_per_row(int64_t n_in) { return (n_in / 32 + 1) / 2; }
-inline size_t q8_pair_bytes(dtype, int64_t n_rows, int64_t n_in) {
-    return static_cast<size_t>(n_rows * q8_pairs_per_row(n_in)) * sizeof(q8_pair);
+inline int64_t q8_groups_per_row(int64_t n_in) { return (n_in / 32 + 15) / 16; }
+inline size_t q8_group_bytes(dtype, int64_t n_rows, int64_t n_in) {
+    return static_cast<size_t>(n_rows * q8_groups_per_row(n_in)) * sizeof(q8_group);
 }
 // c above: what an unsigned weight byte exceeds the signed weight by.
 inline int weight_excess(dtype wtype) { return wtype == dtype::q4_0 ? 8 : 128; }
-void q8_pair_to_q8_0(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out);
+void q8_group_to_q8_0(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out);
 
 // For a tile of n_tile output rows of which only n_valid exist (the end of the matrix): a
 // per-thread copy of the n_valid rows (row_bytes apart) followed by copies of the last one, so

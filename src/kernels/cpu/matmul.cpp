@@ -218,32 +218,32 @@ void q8_act_to_q8_0(dtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t
     }
 }
 
-void q8_pair_to_q8_0(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
-    const int64_t np = q8_pairs_per_row(n_in);
-    const auto* row = static_cast<const q8_pair*>(xq) + r * np;
+void q8_group_to_q8_0(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
+    const int64_t nb = n_in / qk8_0, ng = q8_groups_per_row(n_in);
+    const auto* row = static_cast<const q8_group*>(xq) + r * ng;
     const int c = weight_excess(wtype);
-    for (int64_t ib = 0; ib < n_in / qk8_0; ++ib) {
-        const q8_pair& p = row[ib / 2];
-        const int half = static_cast<int>(ib % 2);
-        out[ib].d = fp32_to_fp16(p.d[8 * half]);
-        bool ok = true;
-        for (int lane = 0; lane < 8; ++lane) {
+    bool padding_ok = true;
+    for (int64_t g = 0; g < ng; ++g) {
+        const q8_group& grp = row[g];
+        for (int b = 0; b < 16; ++b) {
             int sum = 0;
-            for (int j = 0; j < 4; ++j) sum += p.qs[32 * half + 4 * lane + j];
-            ok = ok && p.bias[8 * half + lane] == -c * sum && p.d[8 * half + lane] == p.d[8 * half];
+            int8_t qs[qk8_0];
+            for (int t = 0; t < 8; ++t)
+                for (int j = 0; j < 4; ++j) sum += qs[4 * t + j] = grp.x[t][4 * b + j];
+            const int64_t ib = 16 * g + b;
+            if (ib >= nb) {
+                // Padding blocks must add nothing.
+                padding_ok = padding_ok && sum == 0 && grp.d[b] == 0.0f && grp.bias[b] == 0;
+                for (int j = 0; j < qk8_0; ++j) padding_ok = padding_ok && qs[j] == 0;
+                continue;
+            }
+            out[ib].d = fp32_to_fp16(grp.d[b]);
+            std::memcpy(out[ib].qs, qs, qk8_0);
+            // A wrong bias would corrupt the products: refuse to hide it.
+            if (grp.bias[b] != -c * sum) out[ib].d = 0x7e00;
         }
-        for (int j = 0; j < qk8_0; ++j) out[ib].qs[j] = p.qs[32 * half + j];
-        // A wrong bias or scale lane would corrupt the products: refuse to hide it.
-        if (!ok) out[ib].d = 0x7e00;
     }
-    if ((n_in / qk8_0) % 2) {
-        // The padding block must be all zero so it adds nothing.
-        const q8_pair& p = row[np - 1];
-        for (int j = 32; j < 64; ++j)
-            if (p.qs[j] != 0) out[0].d = 0x7e00;
-        for (int lane = 8; lane < 16; ++lane)
-            if (p.d[lane] != 0.0f || p.bias[lane] != 0) out[0].d = 0x7e00;
-    }
+    if (!padding_ok) out[0].d = 0x7e00;
 }
 
 const uint8_t* padded_rows(const uint8_t* rows, size_t row_bytes, int n_valid, int n_tile) {

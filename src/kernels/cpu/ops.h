@@ -1,4 +1,6 @@
-// Element-wise and row-wise operations of the Gemma 4 forward pass, in f32.
+// Element-wise and row-wise operations of the Gemma 4 forward pass, in f32. Element-wise ops give
+// each element a result that depends on its value only (not on its index or the array length),
+// so a token's activations do not depend on the batch it is in.
 #pragma once
 #include <cstdint>
 
@@ -19,6 +21,12 @@ void softcap(float* x, int64_t n, float cap);
 // NEOX-layout rotary embedding of one head in place: dim j pairs with j + head_dim/2.
 // inv_freq: f32 [head_dim/2], the angle of pair i at position pos is pos * inv_freq[i].
 void rope_neox(float* x, int head_dim, int pos, const float* inv_freq);
+
+// The same rotation with the angles' cosines and sines computed once per position and shared by
+// every head: cs = f32 [cos of head_dim/2 pairs, sin of head_dim/2 pairs]. Bit-identical to
+// rope_neox.
+void rope_angles(int head_dim, int pos, const float* inv_freq, float* cs);
+void rope_neox_cs(float* x, int head_dim, const float* inv_freq, const float* cs);
 
 // a += s * b  [n]
 void axpy(float* a, const float* b, float s, int64_t n);

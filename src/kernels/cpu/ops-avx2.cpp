@@ -1,0 +1,152 @@
+// AVX2+FMA element-wise ops (GELU, soft-cap) and attention: the AVX-512 file's algorithms
+// (see ops-avx512.cpp) eight lanes wide. exp builds its power of two in the exponent bits, so
+// its input is clamped to the range where that power is a normal float. Tails are masked
+// loads/stores, so every element goes through the same instructions wherever it sits.
+#include "kernels/cpu/ops-impl.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#define LF_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define LF_AVX2_INLINE __attribute__((target("avx2,fma,f16c"), always_inline)) inline
+
+namespace lf::cpu {
+namespace {
+
+LF_AVX2_INLINE __m256 exp8(__m256 x) {
+    // e^-87.3 and e^88.3 keep 2^fx normal; NaN stays NaN (max/min return their second operand
+    // when one is NaN).
+    x = _mm256_min_ps(_mm256_set1_ps(88.3f), _mm256_max_ps(_mm256_set1_ps(-87.3f), x));
+    const __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+    y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+LF_AVX2_INLINE __m256 tanh8(__m256 x) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256 a = _mm256_andnot_ps(sign, x);
+    const __m256 z = _mm256_mul_ps(x, x);
+    __m256 p = _mm256_set1_ps(-5.70498872745e-3f);
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.06390887954e-2f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.37397155531e-2f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036e-1f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422e-1f));
+    const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
+    const __m256 a9 = _mm256_min_ps(_mm256_set1_ps(9.0f), a);
+    const __m256 e = exp8(_mm256_add_ps(a9, a9));
+    __m256 large = _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
+    large = _mm256_or_ps(large, _mm256_and_ps(x, sign));
+    return _mm256_blendv_ps(large, small, _mm256_cmp_ps(a, _mm256_set1_ps(0.625f), _CMP_LT_OQ));
+}
+
+LF_AVX2_INLINE __m256 gelu8(__m256 x) {
+    const __m256 x2 = _mm256_mul_ps(x, x);
+    const __m256 u = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.7978845608028654f), x),
+                                   _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x2, _mm256_set1_ps(1.0f)));
+    const __m256 e = exp8(_mm256_mul_ps(_mm256_set1_ps(-2.0f), u));
+    return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+LF_AVX2_INLINE __m256i tail_mask(int64_t left) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(left)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+LF_AVX2_INLINE float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+}  // namespace
+
+LF_AVX2 void gelu_tanh_avx2(float* x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, gelu8(_mm256_loadu_ps(x + i)));
+    if (i < n) {
+        const __m256i m = tail_mask(n - i);
+        _mm256_maskstore_ps(x + i, m, gelu8(_mm256_maskload_ps(x + i, m)));
+    }
+}
+
+LF_AVX2 void gelu_mul_avx2(float* gate, const float* up, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(gelu8(_mm256_loadu_ps(gate + i)), _mm256_loadu_ps(up + i)));
+    if (i < n) {
+        const __m256i m = tail_mask(n - i);
+        _mm256_maskstore_ps(gate + i, m, _mm256_mul_ps(gelu8(_mm256_maskload_ps(gate + i, m)), _mm256_maskload_ps(up + i, m)));
+    }
+}
+
+LF_AVX2 void softcap_avx2(float* x, int64_t n, float cap) {
+    const __m256 c = _mm256_set1_ps(cap);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(c, tanh8(_mm256_div_ps(_mm256_loadu_ps(x + i), c))));
+    if (i < n) {
+        const __m256i m = tail_mask(n - i);
+        _mm256_maskstore_ps(x + i, m, _mm256_mul_ps(c, tanh8(_mm256_div_ps(_mm256_maskload_ps(x + i, m), c))));
+    }
+}
+
+LF_AVX2 attn_partial attend_partial_avx2(const float* q, const kv_span* spans, int n_spans, int skip, int count,
+                                         int head_dim, float* acc) {
+    constexpr int B = 8;  // keys per block
+    const int nd = head_dim / 8;
+    for (int d = 0; d < head_dim; d += 8) _mm256_storeu_ps(acc + d, _mm256_setzero_ps());
+    float m = -std::numeric_limits<float>::infinity();
+    float l = 0.0f;
+    for (int b0 = 0; b0 < count; b0 += B) {
+        const int nk = std::min(B, count - b0);
+        const float* k_rows[B];
+        const float* v_rows[B];
+        span_rows(spans, n_spans, skip + b0, nk, k_rows, v_rows);
+        alignas(32) float s[B];
+        float bm = -std::numeric_limits<float>::infinity();
+        for (int i = 0; i < nk; ++i) {
+            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+            int d = 0;
+            for (; d + 16 <= head_dim; d += 16) {
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k_rows[i] + d), a0);
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), _mm256_loadu_ps(k_rows[i] + d + 8), a1);
+            }
+            if (d < head_dim) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k_rows[i] + d), a0);
+            s[i] = hsum(_mm256_add_ps(a0, a1));
+            bm = std::max(bm, s[i]);
+        }
+        for (int i = nk; i < B; ++i) s[i] = -std::numeric_limits<float>::infinity();
+        const float m_new = std::max(m, bm);
+        const float c = m == -std::numeric_limits<float>::infinity()
+                            ? 0.0f
+                            : _mm256_cvtss_f32(exp8(_mm256_set1_ps(m - m_new)));
+        const __m256i valid = tail_mask(nk);
+        const __m256 p = _mm256_and_ps(_mm256_castsi256_ps(valid), exp8(_mm256_sub_ps(_mm256_load_ps(s), _mm256_set1_ps(m_new))));
+        _mm256_store_ps(s, p);
+        l = l * c + hsum(p);
+        m = m_new;
+        const __m256 cv = _mm256_set1_ps(c);
+        for (int dc = 0; dc < nd; ++dc) {
+            __m256 a = _mm256_mul_ps(_mm256_loadu_ps(acc + 8 * dc), cv);
+            for (int i = 0; i < nk; ++i) a = _mm256_fmadd_ps(_mm256_set1_ps(s[i]), _mm256_loadu_ps(v_rows[i] + 8 * dc), a);
+            _mm256_storeu_ps(acc + 8 * dc, a);
+        }
+    }
+    return {m, l};
+}
+
+}  // namespace lf::cpu
+#endif  // __x86_64__

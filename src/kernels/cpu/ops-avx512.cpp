@@ -1,0 +1,156 @@
+// AVX-512 element-wise ops (GELU, soft-cap) and attention. Every function carries its own
+// target attribute; ops.cpp and attention.cpp call them only when the matmul level is avx512.
+//
+// exp is Cephes' expf (range reduction by ln 2 in two parts, degree-5 polynomial, scalef for
+// the power of two), tanh is Cephes' tanhf (odd polynomial below 0.625, 1 - 2/(e^2x + 1)
+// above): a few ulp each. Tails are masked, so every element goes through the same
+// instructions wherever it sits (see ops-impl.h).
+// Attention: keys in blocks of 16 positions counted from the start of the task's range, so the
+// blocks depend only on the row's own key range; per block, 16 scores, one running-max update,
+// one vector exp, then the value rows weighted into the accumulator.
+#include "kernels/cpu/ops-impl.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#define LF_AVX512_TARGET "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c"
+#define LF_AVX512 __attribute__((target(LF_AVX512_TARGET)))
+#define LF_AVX512_INLINE __attribute__((target(LF_AVX512_TARGET), always_inline)) inline
+
+namespace lf::cpu {
+namespace {
+
+LF_AVX512_INLINE __m512 exp16(__m512 x) {
+    // Clamping keeps x * log2(e) finite; scalef turns what is left into 0 or inf. NaN stays NaN
+    // (max/min return their second operand when one is NaN).
+    x = _mm512_min_ps(_mm512_set1_ps(150.0f), _mm512_max_ps(_mm512_set1_ps(-150.0f), x));
+    const __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+    y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(y, fx);
+}
+
+LF_AVX512_INLINE __m512 tanh16(__m512 x) {
+    const __m512 a = _mm512_abs_ps(x);
+    const __m512 z = _mm512_mul_ps(x, x);
+    __m512 p = _mm512_set1_ps(-5.70498872745e-3f);
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(2.06390887954e-2f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-5.37397155531e-2f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.33314422036e-1f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.33332819422e-1f));
+    const __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
+    // 1 - 2 / (e^(2|x|) + 1): e^18 already rounds the result to 1.
+    const __m512 e = exp16(_mm512_add_ps(_mm512_min_ps(_mm512_set1_ps(9.0f), a), _mm512_min_ps(_mm512_set1_ps(9.0f), a)));
+    __m512 large = _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
+    large = _mm512_or_ps(large, _mm512_and_ps(x, _mm512_set1_ps(-0.0f)));  // sign of x
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(0.625f), _CMP_LT_OQ), large, small);
+}
+
+// gelu(x) = 0.5 x (1 + tanh(u)) = x / (1 + e^(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3): the
+// second form has no cancellation for negative x.
+LF_AVX512_INLINE __m512 gelu16(__m512 x) {
+    const __m512 x2 = _mm512_mul_ps(x, x);
+    const __m512 u = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f), x),
+                                   _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x2, _mm512_set1_ps(1.0f)));
+    const __m512 e = exp16(_mm512_mul_ps(_mm512_set1_ps(-2.0f), u));
+    return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
+LF_AVX512_INLINE __mmask16 tail_mask(int64_t left) { return static_cast<__mmask16>((1u << left) - 1); }
+
+}  // namespace
+
+LF_AVX512 void gelu_tanh_avx512(float* x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, gelu16(_mm512_loadu_ps(x + i)));
+    if (i < n) {
+        const __mmask16 m = tail_mask(n - i);
+        _mm512_mask_storeu_ps(x + i, m, gelu16(_mm512_maskz_loadu_ps(m, x + i)));
+    }
+}
+
+LF_AVX512 void gelu_mul_avx512(float* gate, const float* up, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(gate + i, _mm512_mul_ps(gelu16(_mm512_loadu_ps(gate + i)), _mm512_loadu_ps(up + i)));
+    if (i < n) {
+        const __mmask16 m = tail_mask(n - i);
+        _mm512_mask_storeu_ps(gate + i, m,
+                              _mm512_mul_ps(gelu16(_mm512_maskz_loadu_ps(m, gate + i)), _mm512_maskz_loadu_ps(m, up + i)));
+    }
+}
+
+LF_AVX512 void softcap_avx512(float* x, int64_t n, float cap) {
+    const __m512 c = _mm512_set1_ps(cap);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(x + i, _mm512_mul_ps(c, tanh16(_mm512_div_ps(_mm512_loadu_ps(x + i), c))));
+    if (i < n) {
+        const __mmask16 m = tail_mask(n - i);
+        _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(c, tanh16(_mm512_div_ps(_mm512_maskz_loadu_ps(m, x + i), c))));
+    }
+}
+
+LF_AVX512 attn_partial attend_partial_avx512(const float* q, const kv_span* spans, int n_spans, int skip, int count,
+                                             int head_dim, float* acc) {
+    constexpr int B = 16;  // keys per block
+    const int nd = head_dim / 16;
+    for (int d = 0; d < head_dim; d += 16) _mm512_storeu_ps(acc + d, _mm512_setzero_ps());
+    float m = -std::numeric_limits<float>::infinity();
+    float l = 0.0f;
+    for (int b0 = 0; b0 < count; b0 += B) {
+        const int nk = std::min(B, count - b0);
+        const float* k_rows[B];
+        const float* v_rows[B];
+        span_rows(spans, n_spans, skip + b0, nk, k_rows, v_rows);
+        alignas(64) float s[B];
+        for (int i = 0; i < nk; ++i) {
+            __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+            int d = 0;
+            for (; d + 32 <= head_dim; d += 32) {
+                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), _mm512_loadu_ps(k_rows[i] + d), a0);
+                a1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + d + 16), _mm512_loadu_ps(k_rows[i] + d + 16), a1);
+            }
+            if (d < head_dim) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), _mm512_loadu_ps(k_rows[i] + d), a0);
+            s[i] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+        }
+        const __mmask16 valid = tail_mask(nk);
+        const __m512 sv = _mm512_mask_load_ps(_mm512_set1_ps(-std::numeric_limits<float>::infinity()), valid, s);
+        const float m_new = std::max(m, _mm512_reduce_max_ps(sv));
+        // exp(m - m_new) rescales what came before (0 for the first block: m = -inf).
+        const float c = m == -std::numeric_limits<float>::infinity()
+                            ? 0.0f
+                            : _mm512_cvtss_f32(exp16(_mm512_set1_ps(m - m_new)));
+        const __m512 p = _mm512_maskz_mov_ps(valid, exp16(_mm512_sub_ps(sv, _mm512_set1_ps(m_new))));
+        _mm512_store_ps(s, p);
+        l = l * c + _mm512_reduce_add_ps(p);
+        m = m_new;
+        const __m512 cv = _mm512_set1_ps(c);
+        for (int dc = 0; dc < nd; ++dc) {
+            __m512 a = _mm512_mul_ps(_mm512_loadu_ps(acc + 16 * dc), cv);
+            for (int i = 0; i < nk; ++i) a = _mm512_fmadd_ps(_mm512_set1_ps(s[i]), _mm512_loadu_ps(v_rows[i] + 16 * dc), a);
+            _mm512_storeu_ps(acc + 16 * dc, a);
+        }
+    }
+    return {m, l};
+}
+
+}  // namespace lf::cpu
+#endif  // __x86_64__

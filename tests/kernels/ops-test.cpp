@@ -1,0 +1,220 @@
+// Element-wise ops and attention: every SIMD level against the scalar reference, and the
+// independence of an element's (or a row's) result from its neighbours.
+// Stated tolerances:
+//   - gelu: |y - y_ref| <= 2e-6 * max(|x|, 1e-30) (relative to the input: the function is
+//     x * sigmoid, and the sigmoid is computed to a few ulp); NaN gives NaN, infinities give
+//     something non-finite (the reference's 0.5 x (1 + tanh) makes NaN of -inf);
+//   - softcap: |y - y_ref| <= 4 * 2^-23 * max(|y_ref|, 1e-6 * cap) (tanh to a few ulp);
+//   - attention: |out - out_ref| <= 1e-5 * max_j |v_j| per element (scores, softmax and sums in
+//     another order);
+//   - an element's result (a row's attention output) is bit-identical wherever it sits in the
+//     array (however its keys are split into spans), on every level.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/ops-impl.h"
+#include "kernels/cpu/ops.h"
+
+namespace {
+
+using lf::cpu_isa;
+
+std::vector<cpu_isa> supported_isas() {
+    std::vector<cpu_isa> out;
+    for (cpu_isa isa : {cpu_isa::scalar, cpu_isa::avx2, cpu_isa::avx512, cpu_isa::neon})
+        if (lf::isa_supported(isa)) out.push_back(isa);
+    return out;
+}
+
+// Inputs spanning every branch: zeros, tiny, around the 0.625 switch of tanh, large, huge,
+// infinities and NaN.
+std::vector<float> awkward_inputs(std::mt19937& rng) {
+    std::vector<float> x = {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-7f, 0.3f, -0.3f, 0.6249f, 0.625f, -0.6251f, 1.0f, -1.0f,
+                            3.0f, -3.0f, 8.99f, 9.01f, 17.9f, 18.1f, 40.0f, -40.0f, 87.0f, -87.0f, 100.0f, -100.0f,
+                            1e10f, -1e10f, 3e38f, -3e38f};
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::uniform_real_distribution<float> ex(-3.0f, 2.5f);
+    for (int i = 0; i < 3000; ++i) x.push_back(nd(rng) * std::pow(10.0f, ex(rng)));
+    return x;
+}
+
+bool same_class(float a, float b) {
+    if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+    if (std::isinf(a) || std::isinf(b)) return a == b;
+    return true;
+}
+
+TEST(Ops, GeluMatchesReference) {
+    std::mt19937 rng(11);
+    auto x = awkward_inputs(rng);
+    x.push_back(std::numeric_limits<float>::infinity());
+    x.push_back(-std::numeric_limits<float>::infinity());
+    x.push_back(std::nanf(""));
+    std::vector<float> want = x;
+    lf::cpu::gelu_tanh_isa(cpu_isa::scalar, want.data(), static_cast<int64_t>(want.size()));
+    for (cpu_isa isa : supported_isas()) {
+        std::vector<float> got = x;
+        lf::cpu::gelu_tanh_isa(isa, got.data(), static_cast<int64_t>(got.size()));
+        for (size_t i = 0; i < x.size(); ++i) {
+            if (std::isinf(x[i])) {
+                ASSERT_FALSE(std::isfinite(got[i])) << lf::isa_name(isa) << " x=" << x[i] << " got " << got[i];
+                continue;
+            }
+            ASSERT_TRUE(same_class(got[i], want[i])) << lf::isa_name(isa) << " x=" << x[i] << " got " << got[i];
+            if (!std::isfinite(want[i])) continue;
+            ASSERT_LE(std::fabs(got[i] - want[i]), 2e-6 * std::max(std::fabs(x[i]), 1e-30f))
+                << lf::isa_name(isa) << " x=" << x[i] << " got " << got[i] << " want " << want[i];
+        }
+        // gelu_mul = gelu(gate) * up, element by element.
+        std::vector<float> up(x.size()), g = x, gm = x;
+        for (size_t i = 0; i < up.size(); ++i) up[i] = 0.5f + static_cast<float>(i % 7);
+        lf::cpu::gelu_tanh_isa(isa, g.data(), static_cast<int64_t>(g.size()));
+        lf::cpu::gelu_mul_isa(isa, gm.data(), up.data(), static_cast<int64_t>(gm.size()));
+        for (size_t i = 0; i < x.size(); ++i) {
+            const float e = g[i] * up[i];
+            ASSERT_TRUE(std::memcmp(&e, &gm[i], 4) == 0 || (std::isnan(e) && std::isnan(gm[i])))
+                << lf::isa_name(isa) << " gelu_mul at " << i;
+        }
+    }
+}
+
+TEST(Ops, SoftcapMatchesReference) {
+    std::mt19937 rng(12);
+    auto x = awkward_inputs(rng);
+    x.push_back(std::numeric_limits<float>::infinity());
+    x.push_back(-std::numeric_limits<float>::infinity());
+    x.push_back(std::nanf(""));
+    for (float cap : {30.0f, 1.0f}) {
+        std::vector<float> want = x;
+        lf::cpu::softcap_isa(cpu_isa::scalar, want.data(), static_cast<int64_t>(want.size()), cap);
+        for (cpu_isa isa : supported_isas()) {
+            std::vector<float> got = x;
+            lf::cpu::softcap_isa(isa, got.data(), static_cast<int64_t>(got.size()), cap);
+            for (size_t i = 0; i < x.size(); ++i) {
+                ASSERT_TRUE(same_class(got[i], want[i])) << lf::isa_name(isa) << " x=" << x[i] << " got " << got[i];
+                if (!std::isfinite(want[i])) continue;
+                const double tol = 4.0 * std::ldexp(1.0, -23) * cap * std::max(std::fabs(want[i]) / cap, 1e-6f) + 1e-30;
+                ASSERT_LE(std::fabs(got[i] - want[i]), tol)
+                    << lf::isa_name(isa) << " cap=" << cap << " x=" << x[i] << " got " << got[i] << " want " << want[i];
+            }
+        }
+    }
+}
+
+// An element gives the same bits alone, in the vector body, or in a tail of any length.
+TEST(Ops, ElementResultDoesNotDependOnPosition) {
+    std::mt19937 rng(13);
+    std::normal_distribution<float> nd(0.0f, 3.0f);
+    std::vector<float> base(67), up(67);
+    for (auto& v : base) v = nd(rng);
+    for (auto& v : up) v = nd(rng);
+    for (cpu_isa isa : supported_isas()) {
+        for (int op = 0; op < 3; ++op) {
+            auto apply = [&](float* x, const float* u, int64_t n) {
+                if (op == 0) lf::cpu::gelu_tanh_isa(isa, x, n);
+                else if (op == 1) lf::cpu::gelu_mul_isa(isa, x, u, n);
+                else lf::cpu::softcap_isa(isa, x, n, 30.0f);
+            };
+            std::vector<float> all = base;
+            apply(all.data(), up.data(), 67);
+            for (int64_t off : {0, 1, 5, 16, 17, 40}) {
+                for (int64_t n : {1, 3, 8, 15, 16, 17, 27}) {
+                    if (off + n > 67) continue;
+                    std::vector<float> part(base.begin() + off, base.begin() + off + n);
+                    apply(part.data(), up.data() + off, n);
+                    ASSERT_EQ(std::memcmp(part.data(), all.data() + off, n * 4), 0)
+                        << lf::isa_name(isa) << " op " << op << " off " << off << " n " << n;
+                }
+            }
+        }
+    }
+}
+
+// Keys and values of n positions in one contiguous buffer; spans can cut it anywhere.
+struct kv_rows {
+    int n, head_dim;
+    size_t stride;
+    std::vector<float> k, v;  // f32 [n, stride]
+};
+
+kv_rows make_kv(int n, int head_dim, std::mt19937& rng, float scale) {
+    kv_rows kv{n, head_dim, static_cast<size_t>(head_dim) + 3, {}, {}};
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    kv.k.resize(n * kv.stride);
+    kv.v.resize(n * kv.stride);
+    for (auto& x : kv.k) x = nd(rng) * scale;
+    for (auto& x : kv.v) x = nd(rng);
+    return kv;
+}
+
+TEST(Attention, LevelsMatchReferenceAndIgnoreSpanCuts) {
+    std::mt19937 rng(14);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    for (int head_dim : {8, 16, 48, 256, 512}) {
+        for (int n : {1, 7, 16, 33, 300}) {
+            const kv_rows kv = make_kv(n, head_dim, rng, head_dim >= 256 ? 0.2f : 1.0f);
+            std::vector<float> q(head_dim);
+            for (auto& x : q) x = nd(rng);
+            float vmax = 0;
+            for (float x : kv.v) vmax = std::max(vmax, std::fabs(x));
+            lf::kv_span one{kv.k.data(), kv.v.data(), n, kv.stride};
+            std::vector<float> want(head_dim), got(head_dim), cut(head_dim);
+            for (int skip : {0, n / 3}) {
+                const int count = n - skip - (n > 4 ? 1 : 0);
+                if (count <= 0) continue;
+                const lf::attn_partial pw =
+                    lf::cpu::attend_partial_isa(cpu_isa::scalar, q.data(), &one, 1, skip, count, head_dim, want.data());
+                for (cpu_isa isa : supported_isas()) {
+                    const lf::attn_partial pg =
+                        lf::cpu::attend_partial_isa(isa, q.data(), &one, 1, skip, count, head_dim, got.data());
+                    // Normalised outputs and the log-sum-exp agree.
+                    ASSERT_NEAR(pg.m + std::log(pg.l), pw.m + std::log(pw.l), 1e-5 * std::max(1.0f, std::fabs(pw.m)))
+                        << lf::isa_name(isa) << " d=" << head_dim << " n=" << n;
+                    for (int d = 0; d < head_dim; ++d)
+                        ASSERT_NEAR(got[d] / pg.l, want[d] / pw.l, 1e-5 * vmax)
+                            << lf::isa_name(isa) << " d=" << head_dim << " n=" << n << " dim " << d;
+                    // The same keys cut into two spans anywhere: identical bits.
+                    for (int at : {1, n / 2, n - 1}) {
+                        if (at <= 0 || at >= n) continue;
+                        lf::kv_span two[2] = {{kv.k.data(), kv.v.data(), at, kv.stride},
+                                              {kv.k.data() + at * kv.stride, kv.v.data() + at * kv.stride, n - at, kv.stride}};
+                        const lf::attn_partial pc =
+                            lf::cpu::attend_partial_isa(isa, q.data(), two, 2, skip, count, head_dim, cut.data());
+                        ASSERT_EQ(pc.m, pg.m);
+                        ASSERT_EQ(pc.l, pg.l);
+                        ASSERT_EQ(std::memcmp(cut.data(), got.data(), head_dim * 4), 0)
+                            << lf::isa_name(isa) << " cut at " << at;
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST(Ops, RopeWithSharedAnglesEqualsRope) {
+    std::mt19937 rng(15);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    const int head_dim = 64;
+    std::vector<float> inv(head_dim / 2);
+    for (int i = 0; i < head_dim / 2; ++i) inv[i] = i % 5 == 4 ? 0.0f : std::pow(10000.0f, -2.0f * i / head_dim);
+    std::vector<float> cs(head_dim);
+    for (int pos : {0, 1, 77, 4095, 131071}) {
+        std::vector<float> a(head_dim);
+        for (auto& x : a) x = nd(rng);
+        std::vector<float> b = a;
+        lf::rope_neox(a.data(), head_dim, pos, inv.data());
+        lf::rope_angles(head_dim, pos, inv.data(), cs.data());
+        lf::rope_neox_cs(b.data(), head_dim, inv.data(), cs.data());
+        ASSERT_EQ(std::memcmp(a.data(), b.data(), head_dim * 4), 0) << "pos " << pos;
+    }
+}
+
+}  // namespace
