@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 
@@ -295,6 +296,7 @@ run_record run_one(const http_bench_options& opt, const std::string& model, cons
                                              : opt.label;
     auto probe = make_client(opt);
     std::optional<spec_counters> before = read_metrics(*probe);
+    run.load_before = load_average_1m();
 
     std::vector<request_record> records(prompts.size());
     std::atomic<size_t> next{0};
@@ -314,6 +316,7 @@ run_record run_one(const http_bench_options& opt, const std::string& model, cons
     const auto t_last = *std::max_element(ends.begin(), ends.end());
     run.wall_s = ms_between(t0, t_last) / 1000.0;
 
+    run.load_after = load_average_1m();
     std::optional<spec_counters> after = read_metrics(*probe);
     std::vector<double> decode, ttft, prefill;
     bool all_timings = true;
@@ -429,6 +432,15 @@ std::optional<spec_counters> find_spec_counters(const std::map<std::string, doub
     return spec_counters{*drafted, *accepted};
 }
 
+double load_average_1m() {
+    std::FILE* f = std::fopen("/proc/loadavg", "r");
+    if (!f) return -1;
+    double v = -1;
+    if (std::fscanf(f, "%lf", &v) != 1) v = -1;
+    std::fclose(f);
+    return v;
+}
+
 std::string filler_text(uint64_t seed, int n_words) {
     std::string s;
     uint64_t st = seed * 0xD1B54A32D192ED03ull + 0x1234567;
@@ -477,6 +489,8 @@ json to_json(const run_record& r) {
             {"draft_n", r.draft_n},
             {"draft_n_accepted", r.draft_n_accepted},
             {"acceptance_source", r.acceptance_source},
+            {"load_before", r.load_before},
+            {"load_after", r.load_after},
             {"request_detail", detail}};
 }
 
@@ -504,6 +518,8 @@ run_record run_from_json(const json& j) {
     r.draft_n = j.value("draft_n", int64_t{0});
     r.draft_n_accepted = j.value("draft_n_accepted", int64_t{0});
     r.acceptance_source = j.value("acceptance_source", std::string());
+    r.load_before = j.value("load_before", -1.0);
+    r.load_after = j.value("load_after", -1.0);
     return r;
 }
 
@@ -565,6 +581,9 @@ std::string format_runs_table(const std::vector<run_record>& runs) {
     add("wall time (s)", [](const run_record& r) { return fmt::format("{:.2f}", r.wall_s); });
     add("mean TTFT (ms)", [](const run_record& r) { return fmt::format("{:.0f}", r.mean_ttft_ms); });
     add("prefill tok/s (per request)", [](const run_record& r) { return fmt::format("{:.1f}", r.mean_prefill_tok_s); });
+    add("load average (before/after)", [](const run_record& r) {
+        return r.load_before < 0 ? std::string("-") : fmt::format("{:.1f}/{:.1f}", r.load_before, r.load_after);
+    });
     add("requests x tokens", [](const run_record& r) {
         return fmt::format("{} x {}{}", r.requests, r.requests ? r.total_completion_tokens / std::max(1, r.requests - r.errors) : 0,
                            r.errors ? fmt::format(" ({} failed)", r.errors) : std::string());

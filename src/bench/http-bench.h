@@ -68,6 +68,9 @@ struct run_record {
     std::optional<double> acceptance;     // accepted / drafted
     int64_t draft_n = 0, draft_n_accepted = 0;
     std::string acceptance_source;        // "timings", "metrics" or "" (none reported)
+    // 1-minute load average of this machine before and after the run (-1 where unknown): on a
+    // shared machine it says how far the figures can be trusted.
+    double load_before = -1, load_after = -1;
     std::vector<request_record> detail;
 };
 
@@ -92,6 +95,9 @@ struct spec_counters {
     double draft_tokens = 0, accepted_tokens = 0;
 };
 std::optional<spec_counters> find_spec_counters(const std::map<std::string, double>& metrics);
+
+// The 1-minute load average (/proc/loadavg), or -1 where the system has none.
+double load_average_1m();
 
 // Deterministic filler text: `n_words` words chosen by `seed` (different seeds differ from the
 // first word).

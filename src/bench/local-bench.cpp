@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/http-bench.h"
 #include "bench/mem-bandwidth.h"
 #include "core/error.h"
 #include "core/thread-pool.h"
@@ -114,6 +115,7 @@ local_bench_result run_local_bench(const local_bench_options& opt, void (*log)(c
     thread_pool pool(n_threads);
     local_bench_result r;
 
+    const double load_before = load_average_1m();
     say(fmt::format("measuring memory read bandwidth ({} MiB buffer, {} threads)", opt.bandwidth_bytes >> 20, n_threads));
     bandwidth_result bw = measure_read_bandwidth(opt.bandwidth_bytes, 8, pool);
     r.read_gb_s = bw.read_gb_s;
@@ -230,6 +232,8 @@ local_bench_result run_local_bench(const local_bench_options& opt, void (*log)(c
               {"bandwidth_buffer_bytes", static_cast<double>(bw.buffer_bytes)},
               {"read_gb_s_median", bw.median_gb_s}};
     if (head) r.info["head"] = opt.head_path;
+    r.info["load_before"] = load_before;
+    r.info["load_after"] = load_average_1m();
     return r;
 }
 
@@ -247,6 +251,9 @@ std::string format_local_bench(const local_bench_result& r) {
     for (const auto& [n, ms] : r.forward_ms)
         row(fmt::format("forward {} tok @ d{} (ms)", n, r.info.value("depth", 0)),
             one > 0 ? fmt::format("{:.2f} ({:.2f}x)", ms, ms / one) : fmt::format("{:.2f}", ms));
+    if (r.info.contains("load_before") && r.info["load_before"].get<double>() >= 0)
+        row("load average (before/after)", fmt::format("{:.1f}/{:.1f}", r.info["load_before"].get<double>(),
+                                                       r.info.value("load_after", -1.0)));
     if (r.draft_step_ms)
         row("draft step (ms)", one > 0 ? fmt::format("{:.3f} ({:.2f}x)", *r.draft_step_ms, *r.draft_step_ms / one)
                                        : fmt::format("{:.3f}", *r.draft_step_ms));
