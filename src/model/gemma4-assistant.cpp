@@ -165,8 +165,8 @@ void gemma4_assistant::step(const std::vector<draft_row>& rows, const kv_cache& 
         const int64_t F = hp_.n_ff[il];
         s_.a.resize((size_t)n * F);  // f32 [n, F]
         s_.b.resize((size_t)n * F);  // f32 [n, F]
-        matmul(L.ffn_gate, s_.xn.data(), n, s_.a.data(), pool);
-        matmul(L.ffn_up, s_.xn.data(), n, s_.b.data(), pool);
+        const matmul_part parts[2] = {{L.ffn_gate, s_.a.data()}, {L.ffn_up, s_.b.data()}};
+        matmul_multi(parts, 2, s_.xn.data(), n, pool);
         gelu_mul(s_.a.data(), s_.b.data(), (int64_t)n * F);
         matmul(L.ffn_down, s_.a.data(), n, s_.o.data(), pool);
         for (int r = 0; r < n; ++r) {

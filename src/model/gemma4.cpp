@@ -38,6 +38,33 @@ std::vector<float> make_inv_freq(float base, int head_dim, const std::vector<flo
     return inv;
 }
 
+// Cosines and sines of each row's RoPE angles for one layer type (kind 0 full, 1 sliding), made
+// once per forward chunk and layer type and shared by every layer and head of that type:
+// f32 [n, head_dim] = [cos of head_dim/2 pairs, sin of head_dim/2 pairs] per row. Per thread
+// (the model's scratch lives in its header), grown once and reused, so no allocation per token.
+const std::vector<float>& rope_table(int kind, const batch_row* rows, int n, int head_dim, const float* inv_freq) {
+    struct table {
+        std::vector<float> cs;
+        std::vector<int> pos;
+        std::vector<float> inv_freq;  // f32 [head_dim / 2] the table was made with
+    };
+    thread_local table tables[2];
+    table& t = tables[kind];
+    bool same = (int)t.inv_freq.size() == head_dim / 2 && (int)t.pos.size() == n &&
+                std::equal(t.inv_freq.begin(), t.inv_freq.end(), inv_freq);
+    for (int r = 0; same && r < n; ++r) same = t.pos[r] == rows[r].pos;
+    if (!same) {
+        t.cs.resize((size_t)n * head_dim);
+        t.pos.resize(n);
+        for (int r = 0; r < n; ++r) {
+            t.pos[r] = rows[r].pos;
+            rope_angles(head_dim, rows[r].pos, inv_freq, &t.cs[(size_t)r * head_dim]);
+        }
+        t.inv_freq.assign(inv_freq, inv_freq + head_dim / 2);
+    }
+    return t.cs;
+}
+
 }  // namespace
 
 gemma4_model::gemma4_model(const std::string& path)
@@ -248,7 +275,14 @@ void gemma4_model::forward_chunk(const batch_row* rows, int n, kv_cache& kv, for
     size_t base = out.logits.size();
     out.logits.resize(base + (size_t)n_out * V);
     matmul(tok_embd_, s_.xn.data(), n_out, out.logits.data() + base, pool);
-    if (hp_.final_softcap > 0) softcap(out.logits.data() + base, (int64_t)n_out * V, hp_.final_softcap);
+    if (hp_.final_softcap > 0) {
+        // Element-wise, so any split over the pool gives the same bits.
+        float* lg = out.logits.data() + base;
+        const int64_t total = (int64_t)n_out * V, chunk = int64_t{1} << 16;
+        pool.parallel_for((total + chunk - 1) / chunk, [&](int64_t t, int) {
+            softcap(lg + t * chunk, std::min(chunk, total - t * chunk), hp_.final_softcap);
+        });
+    }
     for (int k = 0; k < n_out; ++k) {
         for (int32_t t : hp_.suppress_tokens)
             if (t >= 0 && t < V) out.logits[base + k * V + t] = -std::numeric_limits<float>::infinity();
@@ -266,27 +300,34 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
     const int c = cache_layer_of_[il];
 
     s_.q.resize((size_t)n * nq * D);  // f32 [n, nq, D]
-    matmul(L.wq, s_.xn.data(), n, s_.q.data(), pool);
+    // Q, K and V read the same input: one pass over the pool for all three.
+    matmul_part parts[3] = {{L.wq, s_.q.data()}, {}, {}};
+    int n_parts = 1;
+    if (L.has_kv) {
+        s_.k.resize((size_t)n * nkv * D);  // f32 [n, nkv, D]
+        s_.v.resize((size_t)n * nkv * D);  // f32 [n, nkv, D]
+        parts[n_parts++] = {L.wk, s_.k.data()};
+        if (L.has_v) parts[n_parts++] = {L.wv, s_.v.data()};
+    }
+    matmul_multi(parts, n_parts, s_.xn.data(), n, pool);
+    // The rotation angles of each row's position, shared by all heads of this layer type.
+    const std::vector<float>& cs = rope_table(sliding ? 1 : 0, rows, n, D, freqs);  // f32 [n, D]
     pool.parallel_for(n, [&](int64_t r, int) {
         for (int h = 0; h < nq; ++h) {
             float* q = &s_.q[(r * nq + h) * D];
             rms_norm(q, L.q_norm.data(), q, D, hp_.rms_eps);
-            rope_neox(q, D, rows[r].pos, freqs);
+            rope_neox_cs(q, D, freqs, &cs[r * D]);
         }
     });
     if (L.has_kv) {
-        s_.k.resize((size_t)n * nkv * D);  // f32 [n, nkv, D]
-        s_.v.resize((size_t)n * nkv * D);  // f32 [n, nkv, D]
-        matmul(L.wk, s_.xn.data(), n, s_.k.data(), pool);
-        if (L.has_v) matmul(L.wv, s_.xn.data(), n, s_.v.data(), pool);
-        else s_.v = s_.k;  // attention_k_eq_v: V is the raw K projection (before k_norm and RoPE)
+        if (!L.has_v) s_.v = s_.k;  // attention_k_eq_v: V is the raw K projection (before k_norm and RoPE)
         pool.parallel_for(n, [&](int64_t r, int) {
             float* kd = kv.k_row(c, rows[r].slot, rows[r].pos);
             float* vd = kv.v_row(c, rows[r].slot, rows[r].pos);
             for (int h = 0; h < nkv; ++h) {
                 float* k = &s_.k[(r * nkv + h) * D];
                 rms_norm(k, L.k_norm.data(), kd + h * D, D, hp_.rms_eps);
-                rope_neox(kd + h * D, D, rows[r].pos, freqs);
+                rope_neox_cs(kd + h * D, D, freqs, &cs[r * D]);
                 rms_norm(&s_.v[(r * nkv + h) * D], nullptr, vd + h * D, D, hp_.rms_eps);
             }
         });
@@ -332,8 +373,8 @@ void gemma4_model::ffn_dense(const weight_view& gate, const weight_view& up, con
                              const float* x, int n, float* y, thread_pool& pool) {
     s_.ffn_a.resize((size_t)n * n_ff);  // f32 [n, n_ff]
     s_.ffn_b.resize((size_t)n * n_ff);  // f32 [n, n_ff]
-    matmul(gate, x, n, s_.ffn_a.data(), pool);
-    matmul(up, x, n, s_.ffn_b.data(), pool);
+    const matmul_part parts[2] = {{gate, s_.ffn_a.data()}, {up, s_.ffn_b.data()}};
+    matmul_multi(parts, 2, x, n, pool);
     gelu_mul(s_.ffn_a.data(), s_.ffn_b.data(), (int64_t)n * n_ff);
     matmul(down, s_.ffn_a.data(), n, y, pool);
 }

@@ -364,6 +364,30 @@ TEST(Matmul, RowResultsDoNotDependOnBatch) {
     }
 }
 
+// Several products in one call give each product's own bits.
+TEST(Matmul, MultiPartCallEqualsSeparateCalls) {
+    std::mt19937 rng(8);
+    lf::thread_pool pool(2);
+    const int64_t n_in = 32 * 20;
+    const test_weight a = make_weight(dtype::q4_0, n_in, 301, rng), b = make_weight(dtype::q8_0, n_in, 77, rng),
+                      c = make_weight(dtype::q4_0, n_in, 1024, rng), d = make_weight(dtype::f16, n_in, 9, rng);
+    for (int64_t n_rows : {1, 3, 9}) {
+        const auto x = make_activations(n_rows, n_in, rng);
+        for (cpu_isa isa : supported_isas()) {
+            std::vector<float> ya(n_rows * 301), yb(n_rows * 77), yc(n_rows * 1024), yd(n_rows * 9);
+            const lf::matmul_part parts[4] = {{a.view(), ya.data()}, {b.view(), yb.data()}, {c.view(), yc.data()},
+                                              {d.view(), yd.data()}};
+            lf::matmul_multi_isa(isa, parts, 4, x.data(), n_rows, pool);
+            for (const auto& [w, y] : {std::pair{&a, &ya}, std::pair{&b, &yb}, std::pair{&c, &yc}, std::pair{&d, &yd}}) {
+                std::vector<float> alone(y->size());
+                lf::matmul_isa(isa, w->view(), x.data(), n_rows, alone.data(), pool);
+                ASSERT_EQ(std::memcmp(alone.data(), y->data(), alone.size() * 4), 0)
+                    << lf::isa_name(isa) << " " << lf::traits(w->type).name << " n_rows=" << n_rows;
+            }
+        }
+    }
+}
+
 TEST(Matmul, LargeShapeMatchesReference) {
     // One decode-sized product per type, enough blocks for the long accumulation paths.
     std::mt19937 rng(7);

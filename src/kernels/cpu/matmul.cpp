@@ -1,8 +1,8 @@
 // matmul driver and the scalar reference kernels.
 // The driver picks a SIMD level once (CPU features, lowered by LEAPFROG_ISA), quantizes the
-// activation rows once per call into a per-calling-thread scratch buffer that only ever grows
-// (no allocation per call after warm-up), and splits the output rows into tasks of 16-64 rows
-// over the pool. The scalar kernels are the oracle: matmul_reference runs them on one thread, and
+// activation rows once per call (and weight type) into a per-calling-thread scratch buffer that
+// only ever grows (no allocation per call after warm-up), and splits the output rows of every
+// product of the call into one loop of tasks over the pool. The scalar kernels are the oracle: matmul_reference runs them on one thread, and
 // the "scalar" level runs exactly the same code threaded, so both give identical bits. SIMD
 // levels keep the integer block sums exact and differ by f32 rounding only (see matmul-impl.h).
 #include "kernels/cpu/matmul.h"
@@ -316,52 +316,89 @@ const char* kernel_isa() { return isa_name(active_isa()); }
 // Below this much weight traffic (per four activation rows) a product runs on one thread.
 constexpr int64_t k_min_parallel_bytes = 192 * 1024;
 
-void matmul_isa(cpu_isa isa, const weight_view& w, const float* x, int64_t n_rows, float* y,
-                thread_pool& pool) {
-    cpu::check_shapes(w, x, n_rows, y);
+void matmul_multi_isa(cpu_isa isa, const matmul_part* parts, int n_parts, const float* x, int64_t n_rows,
+                      thread_pool& pool) {
+    LF_CHECK(n_parts >= 1 && n_parts <= k_max_matmul_parts);
+    for (int i = 0; i < n_parts; ++i) {
+        cpu::check_shapes(parts[i].w, x, n_rows, parts[i].y);
+        LF_CHECK(parts[i].w.n_in == parts[0].w.n_in);
+    }
     if (n_rows == 0) return;
     const cpu::matmul_kernels* k = cpu::kernels_for(isa);
     LF_CHECK(k != nullptr);
+    const int64_t n_in = parts[0].w.n_in;
 
-    cpu::matmul_job job;
-    job.w = w;
-    job.x = x;
-    job.n_rows = n_rows;
-    job.y = y;
-    if (cpu::is_block_type(w.type)) {
-        thread_local cpu::act_scratch scratch;
-        void* xq = scratch.data(k->act_bytes(w.type, n_rows, w.n_in));
+    // Activations quantized once per weight type (q8_0 and q4_0 layouts may differ).
+    thread_local cpu::act_scratch scratch[2];
+    void* xq_of[2] = {nullptr, nullptr};
+    const dtype block_types[2] = {dtype::q4_0, dtype::q8_0};
+    for (int t = 0; t < 2; ++t) {
+        bool used = false;
+        for (int i = 0; i < n_parts; ++i) used = used || parts[i].w.type == block_types[t];
+        if (!used) continue;
+        void* xq = scratch[t].data(k->act_bytes(block_types[t], n_rows, n_in));
         // Quantizing costs about one pass over x; worth spreading only when x is large.
         const int64_t n_groups = std::min<int64_t>(n_rows, pool.size());
-        if (n_groups > 1 && n_rows * w.n_in >= (int64_t{1} << 16)) {
+        if (n_groups > 1 && n_rows * n_in >= (int64_t{1} << 16)) {
             pool.parallel_for(n_groups, [&](int64_t g, int) {
                 const int64_t r0 = n_rows * g / n_groups, r1 = n_rows * (g + 1) / n_groups;
-                k->quantize_act(w.type, x, n_rows, w.n_in, r0, r1, xq);
+                k->quantize_act(block_types[t], x, n_rows, n_in, r0, r1, xq);
             });
         } else {
-            k->quantize_act(w.type, x, n_rows, w.n_in, 0, n_rows, xq);
+            k->quantize_act(block_types[t], x, n_rows, n_in, 0, n_rows, xq);
         }
-        job.xq = xq;
+        xq_of[t] = xq;
     }
 
-    // Tasks of 16, 32, 48 or 64 output rows (whole 16-row tiles), about four per thread so uneven
-    // progress evens out; small enough that a task's weight rows stay in L2 while it works
-    // through many activation rows.
-    const int64_t want = (w.n_out + 4 * pool.size() - 1) / (4 * pool.size());
-    const int64_t per_task = std::clamp<int64_t>((want + 15) & ~int64_t{15}, 16, 64);
-    const int64_t n_tasks = (w.n_out + per_task - 1) / per_task;
-    auto task = [&](int64_t t, int) { k->dot_rows(job, t * per_task, std::min(w.n_out, (t + 1) * per_task)); };
+    // Tasks of whole 4-row tiles worth about 1/8 of a thread's share of the weights (32-256 KiB):
+    // enough tasks that uneven progress evens out, few enough that claiming them costs nothing,
+    // small enough that a task's weight rows stay in L2 while it works through many activation
+    // rows. Tasks of all parts form one parallel loop.
+    cpu::matmul_job jobs[k_max_matmul_parts];
+    int64_t per_task[k_max_matmul_parts], first_task[k_max_matmul_parts + 1];
+    first_task[0] = 0;
+    int64_t work_bytes = 0;
+    for (int i = 0; i < n_parts; ++i) {
+        const weight_view& w = parts[i].w;
+        cpu::matmul_job& job = jobs[i];
+        job.w = w;
+        job.x = x;
+        job.n_rows = n_rows;
+        job.y = parts[i].y;
+        if (cpu::is_block_type(w.type)) job.xq = xq_of[w.type == dtype::q4_0 ? 0 : 1];
+        const int64_t rb = static_cast<int64_t>(row_bytes(w.type, w.n_in));
+        const int64_t bytes = rb * w.n_out;
+        const int64_t target = std::clamp<int64_t>(bytes / (8 * pool.size()), 32 << 10, 256 << 10);
+        per_task[i] = std::max<int64_t>(4, (target / rb + 3) & ~int64_t{3});
+        first_task[i + 1] = first_task[i] + (w.n_out + per_task[i] - 1) / per_task[i];
+        work_bytes += bytes * std::max<int64_t>(1, n_rows / 4);
+    }
+    auto task = [&](int64_t t, int) {
+        int i = 0;
+        while (t >= first_task[i + 1]) ++i;
+        const int64_t o0 = (t - first_task[i]) * per_task[i];
+        k->dot_rows(jobs[i], o0, std::min(jobs[i].w.n_out, o0 + per_task[i]));
+    };
     // A small product finishes sooner on the calling thread than the pool takes to wake up.
-    const int64_t work_bytes = static_cast<int64_t>(row_bytes(w.type, w.n_in)) * w.n_out * std::max<int64_t>(1, n_rows / 4);
     if (work_bytes < k_min_parallel_bytes) {
-        for (int64_t t = 0; t < n_tasks; ++t) task(t, 0);
+        for (int64_t t = 0; t < first_task[n_parts]; ++t) task(t, 0);
         return;
     }
-    pool.parallel_for(n_tasks, task);
+    pool.parallel_for(first_task[n_parts], task);
+}
+
+void matmul_isa(cpu_isa isa, const weight_view& w, const float* x, int64_t n_rows, float* y,
+                thread_pool& pool) {
+    const matmul_part part{w, y};
+    matmul_multi_isa(isa, &part, 1, x, n_rows, pool);
 }
 
 void matmul(const weight_view& w, const float* x, int64_t n_rows, float* y, thread_pool& pool) {
     matmul_isa(active_isa(), w, x, n_rows, y, pool);
+}
+
+void matmul_multi(const matmul_part* parts, int n_parts, const float* x, int64_t n_rows, thread_pool& pool) {
+    matmul_multi_isa(active_isa(), parts, n_parts, x, n_rows, pool);
 }
 
 void matmul_reference(const weight_view& w, const float* x, int64_t n_rows, float* y) {

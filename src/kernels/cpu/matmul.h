@@ -23,12 +23,22 @@ struct weight_view {
 //   y: f32 [n_rows, n_out] (row stride n_out)
 // f32/f16/bf16 weights multiply f32 activations in f32. q8_0/q4_0 weights multiply activations
 // quantized on the fly to q8_0 blocks (as ggml does), with exact integer block sums.
-// Work is split over the pool by blocks of output rows. No allocation per call after warm-up.
+// Work is split over the pool by runs of output rows. No allocation per call after warm-up.
 // y[r, :] depends only on x[r, :] and W: not on n_rows, on r's place in the batch or on the
 // thread count, so a token verified among drafts gets exactly the logits it gets alone. SIMD
 // levels differ from matmul_reference by f32 rounding only (for q8_0/q4_0 weights the integer
 // block sums are exact; what differs is how the scaled block sums are added up).
 void matmul(const weight_view& w, const float* x, int64_t n_rows, float* y, thread_pool& pool);
+
+// Several products of the same activations (e.g. Q, K and V; gate and up) in one call: the
+// activations are quantized once and all output rows share one parallel loop, so the pool wakes
+// once. Each part's result is exactly what matmul() gives for it alone.
+struct matmul_part {
+    weight_view w;  // all parts have the same n_in
+    float* y;       // f32 [n_rows, w.n_out]
+};
+constexpr int k_max_matmul_parts = 4;
+void matmul_multi(const matmul_part* parts, int n_parts, const float* x, int64_t n_rows, thread_pool& pool);
 
 // Single-threaded reference of the same product (scalar code only): the oracle for tests.
 void matmul_reference(const weight_view& w, const float* x, int64_t n_rows, float* y);
@@ -45,8 +55,10 @@ cpu_isa active_isa();
 bool isa_supported(cpu_isa isa);
 const char* isa_name(cpu_isa isa);
 
-// matmul with a given level (for tests and benchmarks); isa must be supported.
+// matmul / matmul_multi with a given level (for tests and benchmarks); isa must be supported.
 void matmul_isa(cpu_isa isa, const weight_view& w, const float* x, int64_t n_rows, float* y,
                 thread_pool& pool);
+void matmul_multi_isa(cpu_isa isa, const matmul_part* parts, int n_parts, const float* x, int64_t n_rows,
+                      thread_pool& pool);
 
 }  // namespace lf
