@@ -128,20 +128,32 @@ LF_AVX512_INLINE __m512i load4x16(const uint8_t* a, const uint8_t* b, const uint
     return _mm512_inserti32x4(z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(d)), 3);
 }
 
-// Sixteen bytes at p + off of blocks b = 0..15 (block b at p + b * bs), transposed: t[k] lane b
-// = dword k of block b's sixteen bytes. Register q gathers blocks q, q+4, q+8, q+12 in its
-// 128-bit lanes, so after the in-lane transpose lane 4i+q is block 4i+q.
+// Sixteen bytes at p of blocks b = 0..15 (block b at p + b * bs), transposed: t[k] lane b =
+// dword k of block b's sixteen bytes. Register q gathers blocks q, q+4, q+8, q+12 in its
+// 128-bit lanes, so after the in-lane transpose lane 4i+q is block 4i+q. With Half, only blocks
+// 0..7 are read and lanes 8..15 are zero.
+template <bool Half = false>
 LF_AVX512_INLINE void load_transposed(const uint8_t* p, size_t bs, __m512i t[4]) {
     __m512i z[4];
     LF_UNROLL
-    for (int q = 0; q < 4; ++q) z[q] = load4x16(p + q * bs, p + (q + 4) * bs, p + (q + 8) * bs, p + (q + 12) * bs);
+    for (int q = 0; q < 4; ++q) {
+        if constexpr (Half) {
+            const __m256i lo = _mm256_inserti128_si256(
+                _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + q * bs))),
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + (q + 4) * bs)), 1);
+            z[q] = _mm512_zextsi256_si512(lo);
+        } else {
+            z[q] = load4x16(p + q * bs, p + (q + 4) * bs, p + (q + 8) * bs, p + (q + 12) * bs);
+        }
+    }
     transpose4(z, t);
 }
 
-// q4_0 (18-byte blocks, 288 bytes per group).
+// q4_0 (18-byte blocks, 288 bytes per group; Half: 8 blocks, 144 bytes, lanes 8..15 zero).
+template <bool Half = false>
 LF_AVX512_INLINE void load_group(const block_q4_0*, const uint8_t* p, wgroup& g) {
     __m512i t[4];
-    load_transposed(p + 2, 18, t);
+    load_transposed<Half>(p + 2, 18, t);
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     LF_UNROLL
     for (int k = 0; k < 4; ++k) {
@@ -151,10 +163,16 @@ LF_AVX512_INLINE void load_group(const block_q4_0*, const uint8_t* p, wgroup& g)
     // Scales: block b's at word 9b. Blocks 0-7 lie in words 0-63, 8-14 in words 64-127, 15 in
     // word 135 (the group's last 32 bytes are read as 256 bits so nothing past it is touched).
     const __m512i r0 = _mm512_loadu_si512(p), r1 = _mm512_loadu_si512(p + 64);
+    const __m512i idx_lo = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                            0, 0, 0, 0, 0, 0, 0, 0, 63, 54, 45, 36, 27, 18, 9, 0);
+    if constexpr (Half) {
+        const __m512i d = _mm512_maskz_permutex2var_epi16(0x00ff, r0, idx_lo, r1);
+        g.d = _mm512_cvtph_ps(_mm512_castsi512_si256(d));
+        return;
+    }
     const __m512i r2 = _mm512_loadu_si512(p + 128), r3 = _mm512_loadu_si512(p + 192);
     const __m512i r4 = _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 256)));
-    const __m512i lo = _mm512_permutex2var_epi16(
-        r0, _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 63, 54, 45, 36, 27, 18, 9, 0), r1);
+    const __m512i lo = _mm512_permutex2var_epi16(r0, idx_lo, r1);
     const __m512i hi = _mm512_permutex2var_epi16(
         r2, _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 62, 53, 44, 35, 26, 17, 8, 0, 0, 0, 0, 0, 0, 0, 0), r3);
     __m512i d = _mm512_mask_blend_epi16(0x7f00, lo, hi);
@@ -162,31 +180,34 @@ LF_AVX512_INLINE void load_group(const block_q4_0*, const uint8_t* p, wgroup& g)
     g.d = _mm512_cvtph_ps(_mm512_castsi512_si256(d));
 }
 
-// q8_0 (34-byte blocks, 544 bytes per group); values as w + 128 (unsigned).
+// q8_0 (34-byte blocks, 544 bytes per group; Half: 8 blocks, 272 bytes, lanes 8..15 weight 0
+// and scale 0); values as w + 128 (unsigned).
+template <bool Half = false>
 LF_AVX512_INLINE void load_group(const block_q8_0*, const uint8_t* p, wgroup& g) {
-    load_transposed(p + 2, 34, g.q);
-    load_transposed(p + 18, 34, g.q + 4);
+    load_transposed<Half>(p + 2, 34, g.q);
+    load_transposed<Half>(p + 18, 34, g.q + 4);
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
     LF_UNROLL
     for (int k = 0; k < 8; ++k) g.q[k] = _mm512_xor_si512(g.q[k], flip);
-    // Scales: block b's at word 17b; 64-byte piece k holds blocks 2k (word 2k) and 2k+1 (word
-    // 2k + 17) of itself.
+    // Scales: block b's at word 17b; the 128 bytes from 128k hold blocks 4k..4k+3's.
+    constexpr int n_pieces = Half ? 2 : 4;
     __m512i pr[4];
     LF_UNROLL
-    for (int k = 0; k < 4; ++k) {
+    for (int k = 0; k < n_pieces; ++k) {
         const __m512i a = _mm512_loadu_si512(p + 128 * k), b = _mm512_loadu_si512(p + 128 * k + 64);
-        // Words 4k..4k+3 <- a[4k], a[4k + 17], b[4k + 2], b[4k + 19] (b indices + 32).
-        const short w0 = static_cast<short>(4 * k), w1 = static_cast<short>(4 * k + 17);
-        const short w2 = static_cast<short>(32 + 4 * k + 2), w3 = static_cast<short>(32 + 4 * k + 19);
+        // Block 4k + m lies at byte 136k + 34m = 128k + 8k + 34m: words 4k..4k+3 <- a[4k],
+        // a[4k + 17], b[4k + 2], b[4k + 19] (b's indices + 32).
         alignas(64) short idx[32] = {};
-        idx[4 * k] = w0;
-        idx[4 * k + 1] = w1;
-        idx[4 * k + 2] = w2;
-        idx[4 * k + 3] = w3;
+        idx[4 * k] = static_cast<short>(4 * k);
+        idx[4 * k + 1] = static_cast<short>(4 * k + 17);
+        idx[4 * k + 2] = static_cast<short>(32 + 4 * k + 2);
+        idx[4 * k + 3] = static_cast<short>(32 + 4 * k + 19);
         pr[k] = _mm512_permutex2var_epi16(a, _mm512_load_si512(idx), b);
     }
-    const __m512i d = _mm512_mask_blend_epi16(
-        0xff00, _mm512_mask_blend_epi16(0x00f0, pr[0], pr[1]), _mm512_mask_blend_epi16(0xf000, pr[2], pr[3]));
+    __m512i d;
+    if constexpr (Half) d = _mm512_maskz_mov_epi16(0x00ff, _mm512_mask_blend_epi16(0x00f0, pr[0], pr[1]));
+    else d = _mm512_mask_blend_epi16(0xff00, _mm512_mask_blend_epi16(0x00f0, pr[0], pr[1]),
+                                     _mm512_mask_blend_epi16(0xf000, pr[2], pr[3]));
     g.d = _mm512_cvtph_ps(_mm512_castsi512_si256(d));
 }
 
@@ -194,6 +215,7 @@ LF_AVX512_INLINE void load_group(const block_q8_0*, const uint8_t* p, wgroup& g)
 // the missing blocks are weight 0 and scale 0 (times activation 0).
 template <typename Block>
 LF_AVX512_INLINE void load_group_tail(const uint8_t* p, int n_blocks, wgroup& g) {
+    if (n_blocks == 8) return load_group<true>(static_cast<const Block*>(nullptr), p, g);  // common: 3840, 256
     alignas(64) uint8_t buf[16 * sizeof(Block)];
     std::memset(buf, 0, sizeof(buf));
     if constexpr (sizeof(Block) == sizeof(block_q8_0)) {
