@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Side-by-side CPU benchmark of leapfrog and llama.cpp on the same GGUF, same threads.
+
+Rounds alternate the two engines back to back (ours, then llama.cpp), so slow drifts in machine
+load hit both alike; every figure is the median over rounds. Measured for each engine:
+
+  prefill tok/s        ours: `leapfrog bench --local` ppN; llama.cpp: `llama-bench -p N -n 0`
+  decode tok/s         ours: tgN after the prompt;         llama.cpp: `llama-bench -p 0 -n N`
+  forward of n tokens  at context depth D, n = 1, 2, 4, 8 (ms; the cost of verifying n-1 drafts)
+                       ours: forward_ms;                   llama.cpp: `llama-bench -p n -d D`, n / t/s
+  draft step (ms)      ours only (an MTP head given with --head)
+
+and, from our streaming-read measurement of the same run, each engine's decode as a fraction
+of the memory-bandwidth bound (bytes read per token / read bandwidth).
+
+    bench/compare-llamacpp.py --leapfrog build/leapfrog --llama-bench LLAMA/bin/llama-bench \\
+        --model e2b-q4_0.gguf [--head e2b-head-q4_0.gguf] -t 2 --rounds 3 -o result.json
+
+Prints a Markdown table and writes the raw runs and medians as JSON.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+
+def run_json(cmd, timeout):
+    t0 = time.time()
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        sys.exit(f"command failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-2000:]}")
+    out = p.stdout.strip()
+    # llama-bench -o json prints one JSON array; leapfrog --json one object.
+    return json.loads(out), time.time() - t0
+
+
+def loadavg():
+    return os.getloadavg()[0]
+
+
+def ours(args):
+    cmd = [args.leapfrog, "bench", "--local", "-m", args.model, "-t", str(args.threads), "--n-prompt",
+           str(args.n_prompt), "--n-gen", str(args.n_gen), "--depth", str(args.depth), "--repeats", "1",
+           "--step-repeats", str(args.step_repeats), "--json", "-q"]
+    if args.head:
+        cmd += ["--mtp", args.head]
+    r, secs = run_json(cmd, args.timeout)
+    return {
+        "prefill_tok_s": r["prefill_tok_s"],
+        "decode_tok_s": r["decode_tok_s"],
+        "forward_ms": {int(k): v for k, v in r["forward_ms"].items()},
+        "draft_step_ms": r.get("draft_step_ms"),
+        "read_gb_s": r["read_gb_s"],
+        "bytes_per_token": r["bytes_per_token"],
+        "isa": r.get("isa"),
+        "seconds": secs,
+    }
+
+
+def llama(args):
+    base = [args.llama_bench, "-m", args.model, "-t", str(args.threads), "-o", "json"]
+    res = {}
+    runs, s1 = run_json(base + ["-p", str(args.n_prompt), "-n", "0", "-r", "1"], args.timeout)
+    res["prefill_tok_s"] = runs[0]["avg_ts"]
+    runs, s2 = run_json(base + ["-p", "0", "-n", str(args.n_gen), "-r", "1"], args.timeout)
+    res["decode_tok_s"] = runs[0]["avg_ts"]
+    sizes = ",".join(str(n) for n in args.forward_sizes)
+    runs, s3 = run_json(base + ["-p", sizes, "-n", "0", "-d", str(args.depth), "-r", str(args.step_repeats)],
+                        args.timeout)
+    res["forward_ms"] = {int(r["n_prompt"]): 1000.0 * r["n_prompt"] / r["avg_ts"] for r in runs}
+    res["seconds"] = s1 + s2 + s3
+    return res
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def summarize(runs, bw, bytes_per_token):
+    s = {
+        "prefill_tok_s": median([r["prefill_tok_s"] for r in runs]),
+        "decode_tok_s": median([r["decode_tok_s"] for r in runs]),
+        "forward_ms": {n: median([r["forward_ms"].get(n) for r in runs]) for n in runs[0]["forward_ms"]},
+    }
+    if runs[0].get("draft_step_ms") is not None:
+        s["draft_step_ms"] = median([r["draft_step_ms"] for r in runs])
+    s["fraction_of_bound"] = s["decode_tok_s"] * bytes_per_token / (bw * 1e9)
+    return s
+
+
+def fmt(v, digits=1):
+    return "n/a" if v is None else f"{v:.{digits}f}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--leapfrog", required=True)
+    ap.add_argument("--llama-bench", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--head", default="")
+    ap.add_argument("-t", "--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--n-prompt", type=int, default=512)
+    ap.add_argument("--n-gen", type=int, default=64)
+    ap.add_argument("--depth", type=int, default=512)
+    ap.add_argument("--step-repeats", type=int, default=5)
+    ap.add_argument("--forward-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4, 8])
+    ap.add_argument("--timeout", type=float, default=3600)
+    ap.add_argument("--skip-llama", action="store_true", help="measure leapfrog only")
+    ap.add_argument("-o", "--out", default="")
+    args = ap.parse_args()
+
+    rounds = []
+    for i in range(args.rounds):
+        rnd = {"load_before": loadavg()}
+        rnd["leapfrog"] = ours(args)
+        if not args.skip_llama:
+            rnd["llama.cpp"] = llama(args)
+        rnd["load_after"] = loadavg()
+        rounds.append(rnd)
+        print(f"round {i + 1}/{args.rounds}: leapfrog decode {rnd['leapfrog']['decode_tok_s']:.2f} tok/s"
+              + ("" if args.skip_llama else f", llama.cpp decode {rnd['llama.cpp']['decode_tok_s']:.2f} tok/s")
+              + f" (load {rnd['load_before']:.1f} -> {rnd['load_after']:.1f})", file=sys.stderr)
+
+    bw = median([r["leapfrog"]["read_gb_s"] for r in rounds])
+    bpt = rounds[0]["leapfrog"]["bytes_per_token"]
+    engines = ["leapfrog"] + ([] if args.skip_llama else ["llama.cpp"])
+    summary = {e: summarize([r[e] for r in rounds], bw, bpt) for e in engines}
+    result = {
+        "model": args.model, "head": args.head, "threads": args.threads, "rounds": args.rounds,
+        "n_prompt": args.n_prompt, "n_gen": args.n_gen, "depth": args.depth,
+        "read_gb_s": bw, "bytes_per_token": bpt, "bandwidth_bound_tok_s": bw * 1e9 / bpt,
+        "isa": rounds[0]["leapfrog"]["isa"], "summary": summary, "runs": rounds,
+        "load_avg": [r["load_before"] for r in rounds] + [rounds[-1]["load_after"]],
+    }
+
+    lines = [f"| {os.path.basename(args.model)}, {args.threads} threads | " + " | ".join(engines)
+             + (" | leapfrog / llama.cpp |" if len(engines) == 2 else " |"),
+             "|---|" + "---|" * (len(engines) + (1 if len(engines) == 2 else 0))]
+
+    def row(name, key, digits=1, inverse=False, sub=None):
+        vals = []
+        for e in engines:
+            v = summary[e].get(key) if sub is None else summary[e][key].get(sub)
+            vals.append(v)
+        cells = [fmt(v, digits) for v in vals]
+        if len(engines) == 2:
+            ratio = None
+            if vals[0] is not None and vals[1] is not None and vals[0] > 0 and vals[1] > 0:
+                ratio = vals[1] / vals[0] if inverse else vals[0] / vals[1]
+            cells.append(fmt(ratio, 2) + "x" if ratio is not None else "n/a")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+
+    row(f"prefill pp{args.n_prompt} (tok/s)", "prefill_tok_s")
+    row(f"decode tg{args.n_gen} (tok/s)", "decode_tok_s", 2)
+    row("decode / bandwidth bound", "fraction_of_bound", 2)
+    one = {e: summary[e]["forward_ms"].get(1) for e in engines}
+    for n in args.forward_sizes:
+        row(f"forward {n} tok @ d{args.depth} (ms)", "forward_ms", 1, inverse=True, sub=n)
+    for e in engines:
+        if one[e]:
+            summary[e]["forward_ratio"] = {n: v / one[e] for n, v in summary[e]["forward_ms"].items() if v}
+    lines.append("| forward n / forward 1 | " + " | ".join(
+        ", ".join(f"{n}: {summary[e]['forward_ratio'][n]:.2f}" for n in args.forward_sizes)
+        if "forward_ratio" in summary[e] else "n/a" for e in engines) + (" | |" if len(engines) == 2 else " |"))
+    if args.head:
+        lines.append(f"| draft step @ d{args.depth} (ms) | {fmt(summary['leapfrog'].get('draft_step_ms'), 2)}"
+                     + (" | n/a | |" if len(engines) == 2 else " |"))
+    lines.append(f"\nread bandwidth {bw:.1f} GB/s, {bpt / 1e6:.0f} MB read per token, bound "
+                 f"{result['bandwidth_bound_tok_s']:.1f} tok/s; load average "
+                 + " ".join(f"{x:.1f}" for x in result["load_avg"]))
+    table = "\n".join(lines)
+    result["table"] = table
+    print(table)
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
