@@ -1,15 +1,16 @@
 // AVX2+FMA+F16C matmul kernels (x86-64). Every function here carries its own target attribute, so
 // the file builds into a portable binary and only runs when the driver has checked the CPU.
 //
-// Quantized weights: eight output rows share one register, one row per 32-bit lane. Each block's
-// bytes of the eight rows are transposed on the fly (4x4 dword transposes), so lane j of register
-// t holds row j's weights for elements 4t..4t+3, and the activation block is applied four bytes
-// at a time by broadcast. Every lane keeps an exact int32 block sum and follows the scalar
-// reference's float sequence - (sum * d_w) * d_x added block after block - so results are
-// bit-identical to it. q4_0: maddubs(nibble 0..15, x) pairs are at most 3810, so the eight
-// steps of a block add up in int16 without overflow (<= 30480) before one widening; the 8 * (sum
-// of x) excess is subtracted in int32. q8_0: ggml's sign trick, maddubs(|w|, sign(x, w)), widened
-// every step. The weight tile is unpacked once for up to 4 activation rows.
+// Quantized weights: the AVX-512 design (see matmul-avx512.cpp) eight lanes wide. One weight
+// row at a time, eight blocks per step, one block per 32-bit lane: the blocks' bytes are
+// transposed on the fly (4x4 dword transposes of 128-bit loads) to match the activation's
+// q8_lanes<8> records; maddubs/madd leave each block's exact integer sum in its lane, and one FMA
+// per 8 blocks adds sum * (d_w * d_x) into a per-(weight row, activation row) accumulator, with
+// one fixed horizontal sum at the end - the same sequence in every tile, so results do not
+// depend on the batch. q4_0: maddubs(nibble 0..15, x) pairs are at most 3810, so the eight
+// registers of a block add up in int16 without overflow (<= 30480) before one widening; the
+// 8 * (sum of x) excess is the lane's starting bias. q8_0: ggml's sign trick, maddubs(|w|,
+// sign(x, w)), widened every register (no excess). Scales come from scalar loads.
 // Float weights: 4x2 or 2x4 tiles of weight x activation rows, 8-wide FMAs (tolerance vs. the
 // reference).
 #include "kernels/cpu/matmul-impl.h"
@@ -18,6 +19,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <type_traits>
 
@@ -82,137 +84,220 @@ LF_AVX2_INLINE void quantize_block(const float* x, int8_t* qs, int32_t* sum, flo
                         _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
 }
 
-LF_AVX2 void avx2_quantize_act(dtype, const float* x, int64_t n_rows, int64_t n_in, int64_t row0,
+// maddubs multiplies unsigned weights: q4_0 nibbles stand for q + 8; q8_0 uses the sign trick.
+int avx2_excess(dtype wtype) { return wtype == dtype::q4_0 ? 8 : 0; }
+
+LF_AVX2 void avx2_quantize_act(dtype wtype, const float* x, int64_t n_rows, int64_t n_in, int64_t row0,
                                int64_t row1, void* xq) {
-    const q8_act a = q8_act_at(xq, n_rows, n_in);
-    const int64_t nb = n_in / qk8_0;
-    for (int64_t r = row0; r < row1; ++r)
-        for (int64_t ib = 0; ib < nb; ++ib)
-            quantize_block(x + r * n_in + ib * qk8_0, a.qs + (ib * n_rows + r) * qk8_0, a.sum + ib * n_rows + r,
-                           a.d + ib * n_rows + r);
+    const int64_t nb = n_in / qk8_0, ng = q8_lanes_per_row<8>(n_in);
+    for (int64_t r = row0; r < row1; ++r) {
+        auto* out = static_cast<q8_lanes<8>*>(xq) + r * ng;
+        const float* xr = x + r * n_in;
+        for (int64_t g = 0; g < ng; ++g) {
+            alignas(32) int8_t qs[8][32];  // int8 [8 blocks, 32]
+            float d[8];
+            const int n_valid = static_cast<int>(std::min<int64_t>(8, nb - 8 * g));
+            for (int b = 0; b < n_valid; ++b) {
+                int32_t sum;
+                quantize_block(xr + (8 * g + b) * qk8_0, qs[b], &sum, &d[b]);
+            }
+            pack_q8_lanes<8>(qs, d, n_valid, avx2_excess(wtype), out[g]);
+        }
+    }
+}
+
+void avx2_act_to_q8_0(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
+    q8_lanes_to_q8_0<8>(avx2_excess(wtype), xq, n_rows, n_in, r, out);
 }
 
 // ---- quantized weights ------------------------------------------------------------------------
 
-constexpr int k_tile_out = 8;  // output rows per quantized tile (one per lane)
-constexpr int k_tile_act = 4;  // activation rows per quantized tile
+// Eight consecutive blocks of a weight row: q[t] lane b = block b's weights for elements
+// 4t..4t+3 (q4_0: unsigned nibbles; q8_0: signed bytes), d lane b = block b's scale.
+struct wgroup {
+    __m256i q[8];
+    __m256 d;
+};
 
-// Sixteen bytes of each of 8 rows (row j at p + j * rb), transposed: lane j of t[k] = row j's
-// bytes 4k..4k+3. Register q holds rows q and 4+q in its 128-bit lanes, so after the in-lane 4x4
-// transpose lane 4i+q is row 4i+q.
-LF_AVX2_INLINE __m256i row2(const uint8_t* a, const uint8_t* b) {
-    return _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b)),
-                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(a)));
-}
-
-LF_AVX2_INLINE void load_transposed(const uint8_t* p, size_t rb, __m256i t[4]) {
-    const size_t r3 = 3 * rb, r5 = 5 * rb, r7 = 7 * rb;
-    const __m256i z0 = row2(p, p + 4 * rb), z1 = row2(p + rb, p + r5);
-    const __m256i z2 = row2(p + 2 * rb, p + 2 * r3), z3 = row2(p + r3, p + r7);
-    const __m256i a = _mm256_unpacklo_epi32(z0, z1), b = _mm256_unpackhi_epi32(z0, z1);
-    const __m256i c = _mm256_unpacklo_epi32(z2, z3), d = _mm256_unpackhi_epi32(z2, z3);
+// In-lane 4x4 transpose of 32-bit elements across four registers.
+LF_AVX2_INLINE void transpose4(const __m256i z[4], __m256i t[4]) {
+    const __m256i a = _mm256_unpacklo_epi32(z[0], z[1]), b = _mm256_unpackhi_epi32(z[0], z[1]);
+    const __m256i c = _mm256_unpacklo_epi32(z[2], z[3]), d = _mm256_unpackhi_epi32(z[2], z[3]);
     t[0] = _mm256_unpacklo_epi64(a, c);
     t[1] = _mm256_unpackhi_epi64(a, c);
     t[2] = _mm256_unpacklo_epi64(b, d);
     t[3] = _mm256_unpackhi_epi64(b, d);
 }
 
-LF_AVX2_INLINE __m256i broadcast4(const int8_t* p) {
-    int32_t v;
-    std::memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
+// Sixteen bytes at p of blocks b = 0..7 (block b at p + b * bs), transposed: t[k] lane b = dword
+// k of block b's sixteen bytes (register q holds blocks q and q+4). With Half, only blocks 0..3
+// are read and lanes 4..7 are zero.
+template <bool Half>
+LF_AVX2_INLINE void load_transposed(const uint8_t* p, size_t bs, __m256i t[4]) {
+    __m256i z[4];
+    LF_UNROLL
+    for (int q = 0; q < 4; ++q) {
+        const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + q * bs));
+        if constexpr (Half) z[q] = _mm256_zextsi128_si256(lo);
+        else z[q] = _mm256_inserti128_si256(_mm256_castsi128_si256(lo),
+                                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + (q + 4) * bs)), 1);
+    }
+    transpose4(z, t);
 }
 
-// 8 output rows (row j at base + j * rb) times activation rows r0 .. r0+R-1; outputs j < n_valid
-// are stored to y (f32 [n_rows, n_out], already offset to the tile's first output).
-template <typename Block, int R>
-LF_AVX2 void quant_tile(const uint8_t* base, size_t rb, int64_t nb, const q8_act& a, int64_t n_rows, int64_t r0,
-                        float* y, int64_t n_out, int n_valid) {
-    const __m256i row_offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                                   _mm256_set1_epi32(static_cast<int32_t>(rb)));
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc[R];
+// The f16 scales at p + b * bs (b < n, at most 8; the rest 0) as f32 lanes.
+template <int N>
+LF_AVX2_INLINE __m256 load_scales(const uint8_t* p, size_t bs) {
+    uint64_t part[2] = {0, 0};
     LF_UNROLL
-    for (int k = 0; k < R; ++k) acc[k] = _mm256_setzero_ps();
-    const int8_t* x = a.qs + r0 * 32;
-    const int32_t* xs = a.sum + r0;
-    const float* xd = a.d + r0;
-    const uint8_t* p = base;
-    for (int64_t ib = 0; ib < nb; ++ib) {
-        // Scales: the first two bytes of each row's block (gathered as 32-bit, low half kept).
-        const __m256i g = _mm256_and_si256(_mm256_i32gather_epi32(reinterpret_cast<const int*>(p), row_offsets, 1),
-                                           _mm256_set1_epi32(0xffff));
-        const __m256 dw = _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(g), _mm256_extracti128_si256(g, 1)));
+    for (int b = 0; b < N; ++b) {
+        uint16_t d;
+        std::memcpy(&d, p + b * bs, 2);
+        part[b / 4] |= static_cast<uint64_t>(d) << (16 * (b % 4));
+    }
+    return _mm256_cvtph_ps(_mm_set_epi64x(static_cast<long long>(part[1]), static_cast<long long>(part[0])));
+}
+
+template <bool Half = false>
+LF_AVX2_INLINE void load_group(const block_q4_0*, const uint8_t* p, wgroup& g) {
+    __m256i t[4];
+    load_transposed<Half>(p + 2, 18, t);
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    LF_UNROLL
+    for (int k = 0; k < 4; ++k) {
+        g.q[k] = _mm256_and_si256(t[k], m4);                            // elements 4k..4k+3
+        g.q[k + 4] = _mm256_and_si256(_mm256_srli_epi16(t[k], 4), m4);  // elements 16+4k..
+    }
+    g.d = load_scales<Half ? 4 : 8>(p, 18);
+}
+
+template <bool Half = false>
+LF_AVX2_INLINE void load_group(const block_q8_0*, const uint8_t* p, wgroup& g) {
+    load_transposed<Half>(p + 2, 34, g.q);
+    load_transposed<Half>(p + 18, 34, g.q + 4);
+    g.d = load_scales<Half ? 4 : 8>(p, 34);
+}
+
+// The last group of a row with fewer than 8 blocks: 4 are read directly, other counts through a
+// zeroed copy (missing blocks are weight 0 and scale 0, times activation 0).
+template <typename Block>
+LF_AVX2_INLINE void load_group_tail(const uint8_t* p, int n_blocks, wgroup& g) {
+    if (n_blocks == 4) return load_group<true>(static_cast<const Block*>(nullptr), p, g);
+    alignas(32) uint8_t buf[8 * sizeof(Block)];
+    std::memset(buf, 0, sizeof(buf));
+    std::memcpy(buf, p, static_cast<size_t>(n_blocks) * sizeof(Block));
+    load_group(static_cast<const Block*>(nullptr), buf, g);
+}
+
+// One group of one weight row times R activation rows: each lane's exact block sum, then
+// acc += sum * (d_w * d_x).
+template <typename Block, int R>
+LF_AVX2_INLINE void quant_step(__m256 (&acc)[R], const wgroup& g, const q8_lanes<8>* x, int64_t x_stride, int64_t i) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    LF_UNROLL
+    for (int k = 0; k < R; ++k) {
+        const q8_lanes<8>& a = x[k * x_stride + i];
+        __m256i s;
         if constexpr (std::is_same_v<Block, block_q4_0>) {
-            __m256i t[4], w[8];
-            load_transposed(p + 2, rb, t);
-            const __m256i m4 = _mm256_set1_epi8(0x0f);
+            __m256i s16 = _mm256_maddubs_epi16(g.q[0], _mm256_load_si256(reinterpret_cast<const __m256i*>(a.x[0])));
             LF_UNROLL
-            for (int q = 0; q < 4; ++q) {
-                w[q] = _mm256_and_si256(t[q], m4);                            // elements 4q..4q+3
-                w[q + 4] = _mm256_and_si256(_mm256_srli_epi16(t[q], 4), m4);  // elements 16+4q..
-            }
-            LF_UNROLL
-            for (int k = 0; k < R; ++k) {
-                const int8_t* xk = x + 32 * k;
-                __m256i s16 = _mm256_maddubs_epi16(w[0], broadcast4(xk));
-                LF_UNROLL
-                for (int q = 1; q < 8; ++q) s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(w[q], broadcast4(xk + 4 * q)));
-                const __m256i s = _mm256_sub_epi32(_mm256_madd_epi16(s16, ones), _mm256_set1_epi32(8 * xs[k]));
-                // The reference's order: (float(sum) * d_w) * d_x, then added to the running sum.
-                const __m256 f = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), dw), _mm256_set1_ps(xd[k]));
-                acc[k] = _mm256_add_ps(acc[k], f);
-            }
+            for (int t = 1; t < 8; ++t)
+                s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(g.q[t], _mm256_load_si256(reinterpret_cast<const __m256i*>(a.x[t]))));
+            s = _mm256_add_epi32(_mm256_madd_epi16(s16, ones), _mm256_load_si256(reinterpret_cast<const __m256i*>(a.bias)));
         } else {
-            __m256i w[8], wabs[8];
-            load_transposed(p + 2, rb, w);
-            load_transposed(p + 18, rb, w + 4);
+            s = _mm256_setzero_si256();
             LF_UNROLL
-            for (int q = 0; q < 8; ++q) wabs[q] = _mm256_sign_epi8(w[q], w[q]);
-            LF_UNROLL
-            for (int k = 0; k < R; ++k) {
-                const int8_t* xk = x + 32 * k;
-                __m256i s = _mm256_setzero_si256();
-                LF_UNROLL
-                for (int q = 0; q < 8; ++q) {
-                    const __m256i sx = _mm256_sign_epi8(broadcast4(xk + 4 * q), w[q]);
-                    s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(wabs[q], sx), ones));
-                }
-                const __m256 f = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), dw), _mm256_set1_ps(xd[k]));
-                acc[k] = _mm256_add_ps(acc[k], f);
+            for (int t = 0; t < 8; ++t) {
+                const __m256i xt = _mm256_load_si256(reinterpret_cast<const __m256i*>(a.x[t]));
+                const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(g.q[t], g.q[t]), _mm256_sign_epi8(xt, g.q[t]));
+                s = _mm256_add_epi32(s, _mm256_madd_epi16(p16, ones));
             }
         }
-        p += sizeof(Block);
-        x += n_rows * 32;
-        xs += n_rows;
-        xd += n_rows;
+        acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(g.d, _mm256_load_ps(a.d)), acc[k]);
     }
-    const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(n_valid), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// W weight rows (row j at w + j * rb) times R activation rows into out[j * R + k].
+template <typename Block, int W, int R>
+LF_AVX2 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lanes<8>* x, int64_t x_stride, float* out) {
+    constexpr size_t gb = 8 * sizeof(Block);  // bytes per group of 8 blocks
+    const int64_t ng = (nb + 7) / 8, n_full = nb / 8;
+    __m256 acc[W][R];
     LF_UNROLL
-    for (int k = 0; k < R; ++k) _mm256_maskstore_ps(y + (r0 + k) * n_out, keep, acc[k]);
+    for (int j = 0; j < W; ++j)
+        LF_UNROLL
+        for (int k = 0; k < R; ++k) acc[j][k] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n_full; ++i) {
+        LF_UNROLL
+        for (int j = 0; j < W; ++j) {
+            const uint8_t* p = w + j * rb + i * gb;
+            // The next tile's rows: keep the stream ahead of the loads.
+            LF_UNROLL
+            for (size_t off = 0; off < gb; off += 64)
+                _mm_prefetch(reinterpret_cast<const char*>(p + W * rb + off), _MM_HINT_T0);
+            wgroup g;
+            load_group(static_cast<const Block*>(nullptr), p, g);
+            quant_step<Block, R>(acc[j], g, x, x_stride, i);
+        }
+    }
+    if (n_full < ng) {
+        LF_UNROLL
+        for (int j = 0; j < W; ++j) {
+            wgroup g;
+            load_group_tail<Block>(w + j * rb + n_full * gb, static_cast<int>(nb - 8 * n_full), g);
+            quant_step<Block, R>(acc[j], g, x, x_stride, n_full);
+        }
+    }
+    LF_UNROLL
+    for (int j = 0; j < W; ++j)
+        LF_UNROLL
+        for (int k = 0; k < R; ++k) out[j * R + k] = hsum(acc[j][k]);
+}
+
+using quant_tile_fn = void (*)(const uint8_t*, size_t, int64_t, const q8_lanes<8>*, int64_t, float*);
+
+constexpr int k_tile_r = 4;         // activation rows per weight-row pass
+constexpr int64_t k_act_rows = 32;  // activation rows kept in cache while a task's weights stream by
+// Weight rows per tile for r activation rows: sixteen ymm registers hold W * r accumulators
+// beside a row's eight weight registers.
+constexpr int tile_w(int r) { return r == 1 ? 4 : r == 2 ? 2 : 1; }
+
+template <typename Block, int R>
+constexpr std::array<quant_tile_fn, 4> quant_tiles_r() {
+    if constexpr (tile_w(R) == 4)
+        return {&quant_tile<Block, 1, R>, &quant_tile<Block, 2, R>, &quant_tile<Block, 3, R>, &quant_tile<Block, 4, R>};
+    else if constexpr (tile_w(R) == 2)
+        return {&quant_tile<Block, 1, R>, &quant_tile<Block, 2, R>, nullptr, nullptr};
+    else
+        return {&quant_tile<Block, 1, R>, nullptr, nullptr, nullptr};
+}
+template <typename Block>
+constexpr std::array<std::array<quant_tile_fn, 4>, k_tile_r> quant_tiles() {
+    return {quant_tiles_r<Block, 1>(), quant_tiles_r<Block, 2>(), quant_tiles_r<Block, 3>(), quant_tiles_r<Block, 4>()};
 }
 
 template <typename Block>
 LF_AVX2 void quant_rows(const matmul_job& job, int64_t o0, int64_t o1) {
+    static constexpr auto tiles = quant_tiles<Block>();
     const weight_view& w = job.w;
     const size_t rb = row_bytes(w.type, w.n_in);
-    const int64_t nb = w.n_in / 32;
-    const q8_act a = q8_act_at(job.xq, job.n_rows, w.n_in);
-    for (int64_t t0 = 0; t0 < job.n_rows; t0 += 32) {
-        const int64_t t1 = std::min(job.n_rows, t0 + 32);
-        for (int64_t o = o0; o < o1; o += k_tile_out) {
-            const int n_valid = static_cast<int>(std::min<int64_t>(k_tile_out, o1 - o));
-            const uint8_t* rows = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
-            if (n_valid < k_tile_out) rows = padded_rows(rows, rb, n_valid, k_tile_out);
-            float* y = job.y + o;
-            for (int64_t r = t0; r < t1;) {
-                switch (std::min<int64_t>(k_tile_act, t1 - r)) {
-                    case 4: quant_tile<Block, 4>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 4; break;
-                    case 3: quant_tile<Block, 3>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 3; break;
-                    case 2: quant_tile<Block, 2>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 2; break;
-                    default: quant_tile<Block, 1>(rows, rb, nb, a, job.n_rows, r, y, w.n_out, n_valid); r += 1; break;
-                }
+    const int64_t nb = w.n_in / qk8_0, ng = q8_lanes_per_row<8>(w.n_in);
+    const auto* xq = static_cast<const q8_lanes<8>*>(job.xq);
+    float out[4 * k_tile_r];
+    for (int64_t t0 = 0; t0 < job.n_rows; t0 += k_act_rows) {
+        const int64_t t1 = std::min(job.n_rows, t0 + k_act_rows);
+        for (int64_t r = t0; r < t1;) {
+            const int n_r = static_cast<int>(std::min<int64_t>(k_tile_r, t1 - r));
+            const int max_w = tile_w(n_r);
+            for (int64_t o = o0; o < o1;) {
+                const int n_w = static_cast<int>(std::min<int64_t>(max_w, o1 - o));
+                const uint8_t* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
+                tiles[n_r - 1][n_w - 1](wrow, rb, nb, xq + r * ng, ng, out);
+                for (int j = 0; j < n_w; ++j)
+                    for (int k = 0; k < n_r; ++k) job.y[(r + k) * w.n_out + o + j] = out[j * n_r + k];
+                o += n_w;
             }
+            r += n_r;
         }
     }
 }
@@ -298,7 +383,7 @@ void avx2_dot_rows(const matmul_job& job, int64_t o0, int64_t o1) {
 
 }  // namespace
 
-const matmul_kernels k_avx2_kernels = {q8_act_bytes, avx2_quantize_act, q8_act_to_q8_0, avx2_dot_rows};
+const matmul_kernels k_avx2_kernels = {q8_lanes_bytes<8>, avx2_quantize_act, avx2_act_to_q8_0, avx2_dot_rows};
 
 }  // namespace lf::cpu
 #endif  // __x86_64__

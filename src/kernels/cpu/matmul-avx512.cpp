@@ -71,34 +71,27 @@ LF_AVX512_INLINE float quantize_block(const float* x, int8_t* qs) {
     return _cvtsh_ss(static_cast<unsigned short>(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT)));
 }
 
+// dpbusd multiplies unsigned weights: q4_0 nibbles stand for q + 8, q8_0 bytes are shifted to w + 128.
+int avx512_excess(dtype wtype) { return wtype == dtype::q4_0 ? 8 : 128; }
+
 LF_AVX512 void avx512_quantize_act(dtype wtype, const float* x, int64_t n_rows, int64_t n_in, int64_t row0,
                                    int64_t row1, void* xq) {
     const int64_t nb = n_in / qk8_0, ng = q8_groups_per_row(n_in);
-    const __m512i excess = _mm512_set1_epi8(static_cast<char>(weight_excess(wtype)));
     for (int64_t r = row0; r < row1; ++r) {
         q8_group* out = static_cast<q8_group*>(xq) + r * ng;
         const float* xr = x + r * n_in;
         for (int64_t g = 0; g < ng; ++g) {
             alignas(64) int8_t qs[16][32];  // int8 [16 blocks, 32]
-            alignas(64) float d[16];
-            for (int b = 0; b < 16; ++b) {
-                if (16 * g + b < nb) {
-                    d[b] = quantize_block(xr + (16 * g + b) * qk8_0, qs[b]);
-                } else {
-                    d[b] = 0.0f;
-                    std::memset(qs[b], 0, 32);
-                }
-            }
-            // Transpose: x[t] lane b = block b's values 4t..4t+3.
-            q8_group& o = out[g];
-            for (int t = 0; t < 8; ++t)
-                for (int b = 0; b < 16; ++b) std::memcpy(o.x[t] + 4 * b, qs[b] + 4 * t, 4);
-            __m512i bias = _mm512_setzero_si512();
-            for (int t = 0; t < 8; ++t) bias = _mm512_dpbusd_epi32(bias, excess, _mm512_load_si512(o.x[t]));
-            _mm512_store_si512(o.bias, _mm512_sub_epi32(_mm512_setzero_si512(), bias));
-            _mm512_store_ps(o.d, _mm512_load_ps(d));
+            float d[16];
+            const int n_valid = static_cast<int>(std::min<int64_t>(16, nb - 16 * g));
+            for (int b = 0; b < n_valid; ++b) d[b] = quantize_block(xr + (16 * g + b) * qk8_0, qs[b]);
+            pack_q8_lanes<16>(qs, d, n_valid, avx512_excess(wtype), out[g]);
         }
     }
+}
+
+void avx512_act_to_q8_0(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
+    q8_lanes_to_q8_0<16>(avx512_excess(wtype), xq, n_rows, n_in, r, out);
 }
 
 // ---- quantized weights ------------------------------------------------------------------------
@@ -418,7 +411,7 @@ void avx512_dot_rows(const matmul_job& job, int64_t o0, int64_t o1) {
 
 }  // namespace
 
-const matmul_kernels k_avx512_kernels = {q8_group_bytes, avx512_quantize_act, q8_group_to_q8_0, avx512_dot_rows};
+const matmul_kernels k_avx512_kernels = {q8_lanes_bytes<16>, avx512_quantize_act, avx512_act_to_q8_0, avx512_dot_rows};
 
 }  // namespace lf::cpu
 #endif  // __x86_64__

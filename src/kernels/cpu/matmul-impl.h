@@ -74,26 +74,53 @@ inline q8_act q8_act_at(const void* xq, int64_t n_rows, int64_t n_in) {
 
 void q8_act_to_q8_0(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out);
 
-// Quantized activations for kernels that put one block per 32-bit lane (AVX-512): each row is a
-// run of groups of 16 blocks, everything a group needs in one 640-byte record, transposed so
-// that register t holds every block's values 4t..4t+3.
-// Unsigned-by-signed byte products (dpbusd) need unsigned weights: q4_0 nibbles are used as they
-// are (0..15, standing for q - 8) and q8_0 weights as w + 128. The excess, c times the block's
-// activation sum (c = 8 or 128), is removed by starting each lane's integer sum at `bias`.
-struct alignas(64) q8_group {
-    int8_t x[8][64];   // int8: x[t] lane b = values 4t..4t+3 of block 16g+b (zeros past the row's end)
-    int32_t bias[16];  // i32: lane b = -c * (sum of block 16g+b's values)
-    float d[16];       // f32: lane b = block 16g+b's scale (f16-rounded; 0 past the row's end)
+// Quantized activations for kernels that put one block per 32-bit lane (AVX-512: L = 16 lanes,
+// AVX2: L = 8): each row is a run of groups of L blocks, everything a group needs in one record,
+// transposed so that register t holds every block's values 4t..4t+3.
+// Unsigned-by-signed byte products (dpbusd, maddubs) need unsigned weights: q4_0 nibbles are
+// used as they are (0..15, standing for q - 8), and on AVX-512 q8_0 weights as w + 128. The
+// excess, c times the block's activation sum (c: the level's choice per weight type), is
+// removed by starting each lane's integer sum at `bias`.
+template <int L>
+struct alignas(64) q8_lanes {
+    int8_t x[8][4 * L];  // int8: x[t] lane b = values 4t..4t+3 of block L*g+b (zeros past the row's end)
+    int32_t bias[L];     // i32: lane b = -c * (sum of block L*g+b's values)
+    float d[L];          // f32: lane b = block L*g+b's scale (f16-rounded; 0 past the row's end)
 };
+using q8_group = q8_lanes<16>;
 static_assert(sizeof(q8_group) == 640);
+static_assert(sizeof(q8_lanes<8>) == 320);
 
-inline int64_t q8_groups_per_row(int64_t n_in) { return (n_in / 32 + 15) / 16; }
-inline size_t q8_group_bytes(dtype, int64_t n_rows, int64_t n_in) {
-    return static_cast<size_t>(n_rows * q8_groups_per_row(n_in)) * sizeof(q8_group);
+template <int L>
+inline int64_t q8_lanes_per_row(int64_t n_in) { return (n_in / 32 + L - 1) / L; }
+template <int L>
+inline size_t q8_lanes_bytes(dtype, int64_t n_rows, int64_t n_in) {
+    return static_cast<size_t>(n_rows * q8_lanes_per_row<L>(n_in)) * sizeof(q8_lanes<L>);
 }
-// c above: what an unsigned weight byte exceeds the signed weight by.
-inline int weight_excess(dtype wtype) { return wtype == dtype::q4_0 ? 8 : 128; }
-void q8_group_to_q8_0(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out);
+inline int64_t q8_groups_per_row(int64_t n_in) { return q8_lanes_per_row<16>(n_in); }
+
+// Stores L quantized blocks (qs: int8 [L, 32], d: their f16-rounded scales; blocks past n_valid
+// are ignored and stored as zeros) into a record, with the bias for weights exceeding the signed
+// value by `excess`.
+template <int L>
+inline void pack_q8_lanes(const int8_t (*qs)[32], const float* d, int n_valid, int excess, q8_lanes<L>& o) {
+    for (int b = 0; b < L; ++b) {
+        int sum = 0;
+        for (int t = 0; t < 8; ++t)
+            for (int j = 0; j < 4; ++j) {
+                const int8_t v = b < n_valid ? qs[b][4 * t + j] : int8_t{0};
+                o.x[t][4 * b + j] = v;
+                sum += v;
+            }
+        o.bias[b] = -excess * sum;
+        o.d[b] = b < n_valid ? d[b] : 0.0f;
+    }
+}
+
+// Reads row r back as q8_0 blocks; a bias that is not -excess times the block sum, or padding
+// that is not zero, marks the row with a NaN scale so tests see it.
+template <int L>
+void q8_lanes_to_q8_0(int excess, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out);
 
 // For a tile of n_tile output rows of which only n_valid exist (the end of the matrix): a
 // per-thread copy of the n_valid rows (row_bytes apart) followed by copies of the last one, so

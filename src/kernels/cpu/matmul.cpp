@@ -218,19 +218,19 @@ void q8_act_to_q8_0(dtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t
     }
 }
 
-void q8_group_to_q8_0(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
-    const int64_t nb = n_in / qk8_0, ng = q8_groups_per_row(n_in);
-    const auto* row = static_cast<const q8_group*>(xq) + r * ng;
-    const int c = weight_excess(wtype);
+template <int L>
+void q8_lanes_to_q8_0(int excess, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
+    const int64_t nb = n_in / qk8_0, ng = q8_lanes_per_row<L>(n_in);
+    const auto* row = static_cast<const q8_lanes<L>*>(xq) + r * ng;
     bool padding_ok = true;
     for (int64_t g = 0; g < ng; ++g) {
-        const q8_group& grp = row[g];
-        for (int b = 0; b < 16; ++b) {
+        const q8_lanes<L>& grp = row[g];
+        for (int b = 0; b < L; ++b) {
             int sum = 0;
             int8_t qs[qk8_0];
             for (int t = 0; t < 8; ++t)
                 for (int j = 0; j < 4; ++j) sum += qs[4 * t + j] = grp.x[t][4 * b + j];
-            const int64_t ib = 16 * g + b;
+            const int64_t ib = L * g + b;
             if (ib >= nb) {
                 // Padding blocks must add nothing.
                 padding_ok = padding_ok && sum == 0 && grp.d[b] == 0.0f && grp.bias[b] == 0;
@@ -240,11 +240,13 @@ void q8_group_to_q8_0(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in,
             out[ib].d = fp32_to_fp16(grp.d[b]);
             std::memcpy(out[ib].qs, qs, qk8_0);
             // A wrong bias would corrupt the products: refuse to hide it.
-            if (grp.bias[b] != -c * sum) out[ib].d = 0x7e00;
+            if (grp.bias[b] != -excess * sum) out[ib].d = 0x7e00;
         }
     }
     if (!padding_ok) out[0].d = 0x7e00;
 }
+template void q8_lanes_to_q8_0<8>(int, const void*, int64_t, int64_t, int64_t, block_q8_0*);
+template void q8_lanes_to_q8_0<16>(int, const void*, int64_t, int64_t, int64_t, block_q8_0*);
 
 const uint8_t* padded_rows(const uint8_t* rows, size_t row_bytes, int n_valid, int n_tile) {
     thread_local std::vector<uint8_t> buffer;
