@@ -303,6 +303,17 @@ LF_AVX512 void quant_rows(const matmul_job& job, int64_t o0, int64_t o1) {
     for (int64_t t0 = 0; t0 < job.n_rows; t0 += k_act_rows) {
         const int64_t t1 = std::min(job.n_rows, t0 + k_act_rows);
         for (int64_t r = t0; r < t1;) {
+            if (t1 - r >= 16) {
+                // Prefill: 16 activation rows per pass spread a row's unpacking over more rows.
+                float out16[16];
+                for (int64_t o = o0; o < o1; ++o) {
+                    const uint8_t* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
+                    quant_tile<Block, 1, 16>(wrow, rb, nb, xq + r * ng, ng, out16);
+                    for (int k = 0; k < 16; ++k) job.y[(r + k) * w.n_out + o] = out16[k];
+                }
+                r += 16;
+                continue;
+            }
             const int n_r = static_cast<int>(std::min<int64_t>(k_tile_r, t1 - r));
             const int max_w = tile_w(n_r);
             for (int64_t o = o0; o < o1;) {
