@@ -75,6 +75,7 @@ engine::engine(gemma4_model& target, gemma4_assistant* head, engine_params param
         slots_.push_back(std::make_unique<slot>());
         slots_.back()->id = i;
     }
+    publish_state();
 }
 
 engine::~engine() = default;
@@ -115,29 +116,35 @@ int engine::n_running() const {
     return n;
 }
 
-int engine::kv_used_positions() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    int n = 0;
-    for (const auto& s : slots_)
-        if (s->busy) n += kv_.n_pos(s->id);
-    return n;
-}
+int engine::kv_used_positions() const { return kv_used_.load(std::memory_order_relaxed); }
 
-std::vector<slot_snapshot> engine::slots() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::vector<slot_snapshot> out;
+void engine::publish_state() {
+    std::vector<slot_snapshot> snaps;
+    int used = 0;
     for (const auto& s : slots_) {
         slot_snapshot snap;
         snap.id = s->id;
         snap.busy = s->busy;
-        snap.request_id = s->busy ? s->request_id : 0;
-        snap.state = !s->busy ? "idle" : s->prefilling ? "prefill" : "generate";
-        snap.n_prompt = s->busy ? static_cast<int>(s->req.prompt.size()) : 0;
-        snap.n_past = s->busy ? kv_.n_pos(s->id) : 0;
-        snap.n_gen = s->busy ? s->stats.n_gen : 0;
-        out.push_back(snap);
+        if (s->busy) {
+            snap.request_id = s->request_id;
+            snap.state = s->prefilling ? "prefill" : "generate";
+            snap.n_prompt = static_cast<int>(s->req.prompt.size());
+            snap.n_past = kv_.n_pos(s->id);
+            snap.n_gen = s->stats.n_gen;
+            used += snap.n_past;
+        } else {
+            snap.state = "idle";
+        }
+        snaps.push_back(snap);
     }
-    return out;
+    kv_used_.store(used, std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(mutex_);
+    published_slots_ = std::move(snaps);
+}
+
+std::vector<slot_snapshot> engine::slots() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return published_slots_;
 }
 
 engine_counters engine::counters() const {
@@ -207,6 +214,7 @@ void engine::finish(slot& s, const std::string& reason) {
         s.req = gen_request{};
     }
     kv_.truncate(s.id, 0);
+    publish_state();  // observers see the slot free before the request's owner hears it ended
     if (done) done(res);
 }
 
@@ -316,12 +324,16 @@ void engine::draft_round() {
 
 bool engine::step() {
     admit();
+    publish_state();  // newly admitted requests are visible before their first token
     // Requests cancelled while running end here.
     for (auto& sp : slots_)
         if (sp->busy && sp->cancel_requested) finish(*sp, "cancelled");
     bool any = false;
     for (auto& sp : slots_) any |= sp->busy;
-    if (!any) return false;
+    if (!any) {
+        publish_state();
+        return false;
+    }
 
     draft_round();
 
@@ -407,6 +419,7 @@ bool engine::step() {
         s.last = vr.tokens.back();
         emit(s, vr.tokens);
     }
+    publish_state();
     return true;
 }
 

@@ -134,6 +134,7 @@ private:
     void draft_round();
     void finish(slot& s, const std::string& reason);
     bool emit(slot& s, const std::vector<int32_t>& tokens);
+    void publish_state();  // engine thread: refreshes what slots() and kv_used_positions() report
 
     gemma4_model& target_;
     gemma4_assistant* head_;
@@ -146,6 +147,8 @@ private:
     std::deque<std::pair<uint64_t, gen_request>> queue_;
     std::vector<uint64_t> cancelled_;
     engine_counters counters_;
+    std::atomic<int> kv_used_{0};  // KV positions held by busy slots, as of the last step
+    std::vector<slot_snapshot> published_slots_;  // guarded by mutex_
     forward_output fwd_;
     draft_output draft_out_;
 };

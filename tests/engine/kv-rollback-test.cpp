@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <string>
 
+#include <unistd.h>
+
 #include "engine/engine.h"
 
 using namespace lf;
@@ -15,7 +17,8 @@ using namespace lf;
 namespace {
 
 std::string model_path(const std::string& name, const std::string& hf) {
-    std::string dir = std::string(::testing::TempDir()) + "/lf-engine-test";
+    // One directory per process: CTest runs the test cases as concurrent processes.
+    std::string dir = std::string(::testing::TempDir()) + "/lf-engine-test-" + std::to_string(::getpid());
     std::filesystem::create_directories(dir);
     std::string out = dir + "/" + name + ".gguf";
     if (!std::filesystem::exists(out)) {

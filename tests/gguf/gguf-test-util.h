@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdio>
 #include <cstring>
+#include <unistd.h>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -54,8 +55,9 @@ inline std::vector<uint8_t> read_bytes(const std::string& path) {
     return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
 }
 
+// Unique per process: CTest runs each test case as its own process, several at once.
 inline std::string temp_path(const std::string& name) {
-    return (std::string(::testing::TempDir()) + "/lf-" + name);
+    return std::string(::testing::TempDir()) + "/lf-" + std::to_string(::getpid()) + "-" + name;
 }
 
 }  // namespace lf::test
