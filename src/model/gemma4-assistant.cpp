@@ -142,18 +142,34 @@ void gemma4_assistant::step(const std::vector<draft_row>& rows, const kv_cache& 
         s_.attn.resize((size_t)n * nq * D);  // f32 [n, nq, D]
         matmul(L.wq, s_.xn.data(), n, s_.q.data(), pool);
         const int W = hp_.sliding_window, group = nq / nkv;
-        pool.parallel_for((int64_t)n * nq, [&](int64_t task, int) {
-            int r = static_cast<int>(task / nq), h = static_cast<int>(task % nq);
-            float* q = &s_.q[(r * nq + h) * D];
-            rms_norm(q, L.q_norm.data(), q, D, hp_.rms_eps);
-            rope_neox(q, D, rows[r].pos, inv_freq);
+        // One task per (row, KV head): the query heads sharing a KV head read its keys once.
+        pool.parallel_for((int64_t)n * nkv, [&](int64_t task, int) {
+            int r = static_cast<int>(task / nkv), kvh = static_cast<int>(task % nkv);
+            float cs[512 * 2];  // f32 [D]: cos and sin of the row's angles (D <= 1024)
+            LF_CHECK(D <= 1024);
+            rope_angles(D, rows[r].pos, inv_freq, cs);
+            float* q0 = &s_.q[((size_t)r * nq + kvh * group) * D];
+            for (int g = 0; g < group; ++g) {
+                float* q = q0 + (size_t)g * D;
+                rms_norm(q, L.q_norm.data(), q, D, hp_.rms_eps);
+                rope_neox_cs(q, D, inv_freq, cs);
+            }
             // Committed keys only (positions < p). Sliding layers see the last W + 1 of them, as
             // the reference implementation's flipped bidirectional mask does.
             int p = rows[r].pos;
             int lo = sliding ? std::max(0, p - W - 1) : 0;
             kv_span spans[2];
-            int ns = kv.spans(c, rows[r].slot, h / group, lo, p - 1, spans);
-            attend_one_head(q, spans, ns, D, &s_.attn[(r * nq + h) * D]);
+            int ns = kv.spans(c, rows[r].slot, kvh, lo, p - 1, spans);
+            int total = 0;
+            for (int i = 0; i < ns; ++i) total += spans[i].n;
+            float* out = &s_.attn[((size_t)r * nq + kvh * group) * D];
+            attn_partial parts[64];
+            LF_CHECK(group <= 64);
+            attend_partial_heads(q0, group, D, spans, ns, 0, total, D, out, D, parts, 1);
+            for (int g = 0; g < group; ++g) {
+                const float inv = parts[g].l > 0.f ? 1.f / parts[g].l : 0.f;
+                for (int d = 0; d < D; ++d) out[(size_t)g * D + d] *= inv;
+            }
         });
         s_.o.resize((size_t)n * d);  // f32 [n, d]
         matmul(L.wo, s_.attn.data(), n, s_.o.data(), pool);

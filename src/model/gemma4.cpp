@@ -335,31 +335,36 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
     s_.attn.resize((size_t)n * nq * D);  // f32 [n, nq, D]
     const int group = nq / nkv;
     const int W = hp_.sliding_window;
-    // Keys are processed in fixed chunks of k_attn_chunk positions, each chunk a task, so long
-    // contexts spread over all threads even for one query row. Chunk boundaries depend only on
-    // the row's own key range, which keeps every row's result independent of its batch.
-    std::vector<int> first_task(n + 1, 0);  // task index of each row's first (head, chunk)
+    // Keys are processed in fixed chunks of k_attn_chunk positions; a task is one chunk of one
+    // KV head for all the query heads that share it (their keys and values are read once), so
+    // long contexts spread over all threads even for one query row. Chunk boundaries depend only
+    // on the row's own key range, which keeps every row's result independent of its batch.
+    // Partial (r, h, chunk) is entry first_task[r] + h * chunks + chunk.
+    std::vector<int> first_task(n + 1, 0);  // entry index of each row's first (head, chunk)
     for (int r = 0; r < n; ++r) {
         int p = rows[r].pos;
         int lo = sliding ? std::max(0, p - W + 1) : 0;
         int chunks = (p - lo + 1 + k_attn_chunk - 1) / k_attn_chunk;
         first_task[r + 1] = first_task[r] + nq * chunks;
     }
-    const int n_tasks = first_task[n];
-    s_.attn_parts.resize(n_tasks);
-    s_.attn_acc.resize((size_t)n_tasks * D);  // f32 [n_tasks, D] unnormalised partial outputs
-    pool.parallel_for(n_tasks, [&](int64_t task, int) {
-        int r = static_cast<int>(std::upper_bound(first_task.begin(), first_task.end(), static_cast<int>(task)) - first_task.begin()) - 1;
-        int local = static_cast<int>(task) - first_task[r];
+    const int n_entries = first_task[n];
+    s_.attn_parts.resize(n_entries);
+    s_.attn_acc.resize((size_t)n_entries * D);  // f32 [n_entries, D] unnormalised partial outputs
+    pool.parallel_for(n_entries / group, [&](int64_t task, int) {
+        // Tasks are numbered like entries of the group's first head, divided by the group size.
+        const int t = static_cast<int>(task) * group;
+        int r = static_cast<int>(std::upper_bound(first_task.begin(), first_task.end(), t) - first_task.begin()) - 1;
         int chunks = (first_task[r + 1] - first_task[r]) / nq;
-        int h = local / chunks, chunk = local % chunks;
+        int local = (t - first_task[r]) / group;  // (kv head, chunk) index within the row
+        int kvh = local / chunks, chunk = local % chunks;
         int p = rows[r].pos;
         int lo = sliding ? std::max(0, p - W + 1) : 0;
         kv_span spans[2];
-        int ns = kv.spans(c, rows[r].slot, h / group, lo, p, spans);
+        int ns = kv.spans(c, rows[r].slot, kvh, lo, p, spans);
         int count = std::min(k_attn_chunk, p - lo + 1 - chunk * k_attn_chunk);
-        s_.attn_parts[task] = attend_partial(&s_.q[(r * nq + h) * D], spans, ns, chunk * k_attn_chunk, count, D,
-                                             &s_.attn_acc[(size_t)task * D]);
+        const int e0 = first_task[r] + kvh * group * chunks + chunk;  // entry of (r, first head of the group, chunk)
+        attend_partial_heads(&s_.q[((size_t)r * nq + kvh * group) * D], group, D, spans, ns, chunk * k_attn_chunk, count,
+                             D, &s_.attn_acc[(size_t)e0 * D], (size_t)chunks * D, &s_.attn_parts[e0], chunks);
     });
     pool.parallel_for((int64_t)n * nq, [&](int64_t task, int) {
         int r = static_cast<int>(task / nq), h = static_cast<int>(task % nq);

@@ -11,6 +11,7 @@
 //     array (however its keys are split into spans), on every level.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -193,6 +194,50 @@ TEST(Attention, LevelsMatchReferenceAndIgnoreSpanCuts) {
                         ASSERT_EQ(std::memcmp(cut.data(), got.data(), head_dim * 4), 0)
                             << lf::isa_name(isa) << " cut at " << at;
                     }
+                }
+            }
+        }
+    }
+}
+
+// Heads sharing keys, processed together: each head as the single-head reference (same
+// tolerance), and identical bits however the keys are cut into spans.
+TEST(Attention, GroupedHeadsMatchSingleHeads) {
+    std::mt19937 rng(16);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    for (int head_dim : {16, 256}) {
+        for (int nh : {1, 3, 8, 11}) {
+            const int n = 77;
+            const kv_rows kv = make_kv(n, head_dim, rng, head_dim >= 256 ? 0.2f : 1.0f);
+            const size_t q_stride = head_dim + 5, acc_stride = head_dim + 7, part_stride = 3;
+            std::vector<float> q(nh * q_stride);
+            for (auto& x : q) x = nd(rng);
+            float vmax = 0;
+            for (float x : kv.v) vmax = std::max(vmax, std::fabs(x));
+            lf::kv_span one{kv.k.data(), kv.v.data(), n, kv.stride};
+            lf::kv_span two[2] = {{kv.k.data(), kv.v.data(), 30, kv.stride},
+                                  {kv.k.data() + 30 * kv.stride, kv.v.data() + 30 * kv.stride, n - 30, kv.stride}};
+            const int skip = 5, count = 70;
+            for (cpu_isa isa : supported_isas()) {
+                std::vector<float> acc(nh * acc_stride), cut(nh * acc_stride), want(head_dim);
+                std::vector<lf::attn_partial> parts(nh * part_stride), parts_cut(nh * part_stride);
+                lf::cpu::attend_partial_heads_isa(isa, q.data(), nh, q_stride, &one, 1, skip, count, head_dim, acc.data(),
+                                                  acc_stride, parts.data(), part_stride);
+                lf::cpu::attend_partial_heads_isa(isa, q.data(), nh, q_stride, two, 2, skip, count, head_dim, cut.data(),
+                                                  acc_stride, parts_cut.data(), part_stride);
+                for (int h = 0; h < nh; ++h) {
+                    const lf::attn_partial pw = lf::cpu::attend_partial_isa(cpu_isa::scalar, q.data() + h * q_stride, &one,
+                                                                            1, skip, count, head_dim, want.data());
+                    const lf::attn_partial& pg = parts[h * part_stride];
+                    ASSERT_NEAR(pg.m + std::log(pg.l), pw.m + std::log(pw.l), 1e-5 * std::max(1.0f, std::fabs(pw.m)))
+                        << lf::isa_name(isa) << " nh=" << nh << " head " << h;
+                    for (int d = 0; d < head_dim; ++d)
+                        ASSERT_NEAR(acc[h * acc_stride + d] / pg.l, want[d] / pw.l, 1e-5 * vmax)
+                            << lf::isa_name(isa) << " nh=" << nh << " head " << h << " dim " << d;
+                    ASSERT_EQ(parts_cut[h * part_stride].m, pg.m);
+                    ASSERT_EQ(parts_cut[h * part_stride].l, pg.l);
+                    ASSERT_EQ(std::memcmp(cut.data() + h * acc_stride, acc.data() + h * acc_stride, head_dim * 4), 0)
+                        << lf::isa_name(isa) << " nh=" << nh << " head " << h;
                 }
             }
         }

@@ -3,6 +3,7 @@
 // splitting keys into fixed chunks keeps rows independent of their batch.
 #include "kernels/cpu/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -79,7 +80,39 @@ attn_partial attend_partial_isa(cpu_isa isa, const float* q, const kv_span* span
     return attend_partial_scalar(q, spans, n_spans, skip, count, head_dim, acc);
 }
 
+void attend_partial_heads_isa(cpu_isa isa, const float* q, int nh, size_t q_stride, const kv_span* spans,
+                              int n_spans, int skip, int count, int head_dim, float* acc, size_t acc_stride,
+                              attn_partial* parts, size_t part_stride) {
+    // Groups of at most 8 heads per pass (a fixed split, so each head's work is always the same).
+    for (int h0 = 0; h0 < nh; h0 += 8) {
+        const int n = std::min(8, nh - h0);
+        const float* qh = q + h0 * q_stride;
+        float* ah = acc + h0 * acc_stride;
+        attn_partial* ph = parts + h0 * part_stride;
+#if defined(__x86_64__)
+        if (isa == cpu_isa::avx512 && head_dim % 16 == 0) {
+            attend_heads_avx512(qh, n, q_stride, spans, n_spans, skip, count, head_dim, ah, acc_stride, ph, part_stride);
+            continue;
+        }
+        if ((isa == cpu_isa::avx512 || isa == cpu_isa::avx2) && head_dim % 8 == 0) {
+            attend_heads_avx2(qh, n, q_stride, spans, n_spans, skip, count, head_dim, ah, acc_stride, ph, part_stride);
+            continue;
+        }
+#endif
+        for (int g = 0; g < n; ++g)
+            ph[g * part_stride] = attend_partial_isa(isa, qh + g * q_stride, spans, n_spans, skip, count, head_dim,
+                                                     ah + g * acc_stride);
+    }
+}
+
 }  // namespace cpu
+
+void attend_partial_heads(const float* q, int nh, size_t q_stride, const kv_span* spans, int n_spans, int skip,
+                          int count, int head_dim, float* acc, size_t acc_stride, attn_partial* parts,
+                          size_t part_stride) {
+    cpu::attend_partial_heads_isa(active_isa(), q, nh, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride,
+                                  parts, part_stride);
+}
 
 attn_partial attend_partial(const float* q, const kv_span* spans, int n_spans, int skip, int count, int head_dim,
                             float* acc) {

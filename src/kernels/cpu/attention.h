@@ -29,6 +29,14 @@ void attend_one_head(const float* q, const kv_span* spans, int n_spans, int head
 attn_partial attend_partial(const float* q, const kv_span* spans, int n_spans, int skip, int count, int head_dim,
                             float* acc);
 
+// The same for nh query heads that share these keys and values (grouped-query attention), so the
+// keys and values are read once for all of them: head g's query at q + g * q_stride, its
+// partial output at acc + g * acc_stride (f32 [head_dim]) and parts[g * part_stride]. Each
+// head's result depends only on its own query and the keys.
+void attend_partial_heads(const float* q, int nh, size_t q_stride, const kv_span* spans, int n_spans, int skip,
+                          int count, int head_dim, float* acc, size_t acc_stride, attn_partial* parts,
+                          size_t part_stride);
+
 // Merges partials (acc: f32 [n, head_dim]) into the normalised output f32 [head_dim].
 void merge_partials(const attn_partial* parts, const float* acc, int n, int head_dim, float* out);
 

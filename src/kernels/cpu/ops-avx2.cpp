@@ -4,6 +4,8 @@
 // loads/stores, so every element goes through the same instructions wherever it sits.
 #include "kernels/cpu/ops-impl.h"
 
+#include "kernels/cpu/matmul-impl.h"  // LF_UNROLL
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -146,6 +148,95 @@ LF_AVX2 attn_partial attend_partial_avx2(const float* q, const kv_span* spans, i
         }
     }
     return {m, l};
+}
+
+namespace {
+
+// NH query heads against the same keys: every key and value row is loaded once per block for all
+// heads. Per head the sequence is attend_partial_avx2's.
+template <int NH>
+LF_AVX2 void attend_heads(const float* q, size_t q_stride, const kv_span* spans, int n_spans, int skip, int count,
+                          int head_dim, float* acc, size_t acc_stride, attn_partial* parts, size_t part_stride) {
+    constexpr int B = 8;  // keys per block
+    const int nd = head_dim / 8;
+    for (int h = 0; h < NH; ++h)
+        for (int d = 0; d < head_dim; d += 8) _mm256_storeu_ps(acc + h * acc_stride + d, _mm256_setzero_ps());
+    float m[NH], l[NH];
+    for (int h = 0; h < NH; ++h) {
+        m[h] = -std::numeric_limits<float>::infinity();
+        l[h] = 0.0f;
+    }
+    for (int b0 = 0; b0 < count; b0 += B) {
+        const int nk = std::min(B, count - b0);
+        const float* k_rows[B];
+        const float* v_rows[B];
+        span_rows(spans, n_spans, skip + b0, nk, k_rows, v_rows);
+        alignas(32) float s[NH][B];
+        float bm[NH];
+        for (int h = 0; h < NH; ++h) bm[h] = -std::numeric_limits<float>::infinity();
+        for (int i = 0; i < nk; ++i) {
+            __m256 a[NH];
+            LF_UNROLL
+            for (int h = 0; h < NH; ++h) a[h] = _mm256_setzero_ps();
+            for (int dc = 0; dc < nd; ++dc) {
+                const __m256 k = _mm256_loadu_ps(k_rows[i] + 8 * dc);
+                LF_UNROLL
+                for (int h = 0; h < NH; ++h) a[h] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * q_stride + 8 * dc), k, a[h]);
+            }
+            LF_UNROLL
+            for (int h = 0; h < NH; ++h) {
+                s[h][i] = hsum(a[h]);
+                bm[h] = std::max(bm[h], s[h][i]);
+            }
+        }
+        const __m256i valid = tail_mask(nk);
+        float c[NH];
+        LF_UNROLL
+        for (int h = 0; h < NH; ++h) {
+            for (int i = nk; i < B; ++i) s[h][i] = -std::numeric_limits<float>::infinity();
+            const float m_new = std::max(m[h], bm[h]);
+            c[h] = m[h] == -std::numeric_limits<float>::infinity() ? 0.0f
+                                                                  : _mm256_cvtss_f32(exp8(_mm256_set1_ps(m[h] - m_new)));
+            const __m256 p =
+                _mm256_and_ps(_mm256_castsi256_ps(valid), exp8(_mm256_sub_ps(_mm256_load_ps(s[h]), _mm256_set1_ps(m_new))));
+            _mm256_store_ps(s[h], p);
+            l[h] = l[h] * c[h] + hsum(p);
+            m[h] = m_new;
+        }
+        for (int dc = 0; dc < nd; ++dc) {
+            __m256 a[NH];
+            LF_UNROLL
+            for (int h = 0; h < NH; ++h) a[h] = _mm256_mul_ps(_mm256_loadu_ps(acc + h * acc_stride + 8 * dc), _mm256_set1_ps(c[h]));
+            for (int i = 0; i < nk; ++i) {
+                const __m256 v = _mm256_loadu_ps(v_rows[i] + 8 * dc);
+                LF_UNROLL
+                for (int h = 0; h < NH; ++h) a[h] = _mm256_fmadd_ps(_mm256_set1_ps(s[h][i]), v, a[h]);
+            }
+            LF_UNROLL
+            for (int h = 0; h < NH; ++h) _mm256_storeu_ps(acc + h * acc_stride + 8 * dc, a[h]);
+        }
+    }
+    for (int h = 0; h < NH; ++h) parts[h * part_stride] = {m[h], l[h]};
+}
+
+}  // namespace
+
+void attend_heads_avx2(const float* q, int nh, size_t q_stride, const kv_span* spans, int n_spans, int skip,
+                       int count, int head_dim, float* acc, size_t acc_stride, attn_partial* parts,
+                       size_t part_stride) {
+    // Sixteen ymm registers: at most 4 heads per pass (a fixed split).
+    for (int h0 = 0; h0 < nh; h0 += 4) {
+        const int n = std::min(4, nh - h0);
+        const float* qh = q + h0 * q_stride;
+        float* ah = acc + h0 * acc_stride;
+        attn_partial* ph = parts + h0 * part_stride;
+        switch (n) {
+            case 1: attend_heads<1>(qh, q_stride, spans, n_spans, skip, count, head_dim, ah, acc_stride, ph, part_stride); break;
+            case 2: attend_heads<2>(qh, q_stride, spans, n_spans, skip, count, head_dim, ah, acc_stride, ph, part_stride); break;
+            case 3: attend_heads<3>(qh, q_stride, spans, n_spans, skip, count, head_dim, ah, acc_stride, ph, part_stride); break;
+            default: attend_heads<4>(qh, q_stride, spans, n_spans, skip, count, head_dim, ah, acc_stride, ph, part_stride); break;
+        }
+    }
 }
 
 }  // namespace lf::cpu

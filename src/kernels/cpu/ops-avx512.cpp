@@ -10,6 +10,8 @@
 // one vector exp, then the value rows weighted into the accumulator.
 #include "kernels/cpu/ops-impl.h"
 
+#include "kernels/cpu/matmul-impl.h"  // LF_UNROLL
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -150,6 +152,86 @@ LF_AVX512 attn_partial attend_partial_avx512(const float* q, const kv_span* span
         }
     }
     return {m, l};
+}
+
+namespace {
+
+// NH query heads against the same keys: every key and value row is loaded once per block for all
+// heads. Per head the sequence is attend_partial_avx512's.
+template <int NH>
+LF_AVX512 void attend_heads(const float* q, size_t q_stride, const kv_span* spans, int n_spans, int skip, int count,
+                            int head_dim, float* acc, size_t acc_stride, attn_partial* parts, size_t part_stride) {
+    constexpr int B = 16;  // keys per block
+    const int nd = head_dim / 16;
+    for (int h = 0; h < NH; ++h)
+        for (int d = 0; d < head_dim; d += 16) _mm512_storeu_ps(acc + h * acc_stride + d, _mm512_setzero_ps());
+    float m[NH], l[NH];
+    for (int h = 0; h < NH; ++h) {
+        m[h] = -std::numeric_limits<float>::infinity();
+        l[h] = 0.0f;
+    }
+    for (int b0 = 0; b0 < count; b0 += B) {
+        const int nk = std::min(B, count - b0);
+        const float* k_rows[B];
+        const float* v_rows[B];
+        span_rows(spans, n_spans, skip + b0, nk, k_rows, v_rows);
+        alignas(64) float s[NH][B];
+        for (int i = 0; i < nk; ++i) {
+            __m512 a[NH];
+            LF_UNROLL
+            for (int h = 0; h < NH; ++h) a[h] = _mm512_setzero_ps();
+            for (int dc = 0; dc < nd; ++dc) {
+                const __m512 k = _mm512_loadu_ps(k_rows[i] + 16 * dc);
+                LF_UNROLL
+                for (int h = 0; h < NH; ++h) a[h] = _mm512_fmadd_ps(_mm512_loadu_ps(q + h * q_stride + 16 * dc), k, a[h]);
+            }
+            LF_UNROLL
+            for (int h = 0; h < NH; ++h) s[h][i] = _mm512_reduce_add_ps(a[h]);
+        }
+        const __mmask16 valid = tail_mask(nk);
+        float c[NH];
+        LF_UNROLL
+        for (int h = 0; h < NH; ++h) {
+            const __m512 sv = _mm512_mask_load_ps(_mm512_set1_ps(-std::numeric_limits<float>::infinity()), valid, s[h]);
+            const float m_new = std::max(m[h], _mm512_reduce_max_ps(sv));
+            c[h] = m[h] == -std::numeric_limits<float>::infinity() ? 0.0f
+                                                                  : _mm512_cvtss_f32(exp16(_mm512_set1_ps(m[h] - m_new)));
+            const __m512 p = _mm512_maskz_mov_ps(valid, exp16(_mm512_sub_ps(sv, _mm512_set1_ps(m_new))));
+            _mm512_store_ps(s[h], p);
+            l[h] = l[h] * c[h] + _mm512_reduce_add_ps(p);
+            m[h] = m_new;
+        }
+        for (int dc = 0; dc < nd; ++dc) {
+            __m512 a[NH];
+            LF_UNROLL
+            for (int h = 0; h < NH; ++h) a[h] = _mm512_mul_ps(_mm512_loadu_ps(acc + h * acc_stride + 16 * dc), _mm512_set1_ps(c[h]));
+            for (int i = 0; i < nk; ++i) {
+                const __m512 v = _mm512_loadu_ps(v_rows[i] + 16 * dc);
+                LF_UNROLL
+                for (int h = 0; h < NH; ++h) a[h] = _mm512_fmadd_ps(_mm512_set1_ps(s[h][i]), v, a[h]);
+            }
+            LF_UNROLL
+            for (int h = 0; h < NH; ++h) _mm512_storeu_ps(acc + h * acc_stride + 16 * dc, a[h]);
+        }
+    }
+    for (int h = 0; h < NH; ++h) parts[h * part_stride] = {m[h], l[h]};
+}
+
+}  // namespace
+
+void attend_heads_avx512(const float* q, int nh, size_t q_stride, const kv_span* spans, int n_spans, int skip,
+                         int count, int head_dim, float* acc, size_t acc_stride, attn_partial* parts,
+                         size_t part_stride) {
+    switch (nh) {
+        case 1: return attend_heads<1>(q, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride, parts, part_stride);
+        case 2: return attend_heads<2>(q, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride, parts, part_stride);
+        case 3: return attend_heads<3>(q, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride, parts, part_stride);
+        case 4: return attend_heads<4>(q, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride, parts, part_stride);
+        case 5: return attend_heads<5>(q, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride, parts, part_stride);
+        case 6: return attend_heads<6>(q, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride, parts, part_stride);
+        case 7: return attend_heads<7>(q, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride, parts, part_stride);
+        default: return attend_heads<8>(q, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride, parts, part_stride);
+    }
 }
 
 }  // namespace lf::cpu

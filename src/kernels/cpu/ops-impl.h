@@ -21,7 +21,18 @@ void softcap_isa(cpu_isa isa, float* x, int64_t n, float cap);
 attn_partial attend_partial_isa(cpu_isa isa, const float* q, const kv_span* spans, int n_spans, int skip, int count,
                                 int head_dim, float* acc);
 
+void attend_partial_heads_isa(cpu_isa isa, const float* q, int nh, size_t q_stride, const kv_span* spans,
+                              int n_spans, int skip, int count, int head_dim, float* acc, size_t acc_stride,
+                              attn_partial* parts, size_t part_stride);
+
 #if defined(__x86_64__)
+// nh <= 8 (the caller splits larger groups).
+void attend_heads_avx512(const float* q, int nh, size_t q_stride, const kv_span* spans, int n_spans, int skip,
+                         int count, int head_dim, float* acc, size_t acc_stride, attn_partial* parts,
+                         size_t part_stride);
+void attend_heads_avx2(const float* q, int nh, size_t q_stride, const kv_span* spans, int n_spans, int skip,
+                       int count, int head_dim, float* acc, size_t acc_stride, attn_partial* parts,
+                       size_t part_stride);
 void gelu_tanh_avx512(float* x, int64_t n);
 void gelu_mul_avx512(float* gate, const float* up, int64_t n);
 void softcap_avx512(float* x, int64_t n, float cap);
