@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 
 #include "core/error.h"
@@ -15,6 +16,13 @@ namespace lf {
 namespace {
 
 std::string blk(int il, const char* name) { return "blk." + std::to_string(il) + "." + name; }
+
+// parallel_for through a reference: the std::function then holds one pointer instead of a heap
+// copy of the closure, so dispatching work allocates nothing.
+template <typename F>
+void run_parallel(thread_pool& pool, int64_t n_tasks, const F& fn) {
+    pool.parallel_for(n_tasks, std::cref(fn));
+}
 
 std::vector<float> make_inv_freq(float base, int head_dim, const std::vector<float>* factors) {
     std::vector<float> inv(head_dim / 2);
@@ -143,7 +151,7 @@ void gemma4_assistant::step(const std::vector<draft_row>& rows, const kv_cache& 
         matmul(L.wq, s_.xn.data(), n, s_.q.data(), pool);
         const int W = hp_.sliding_window, group = nq / nkv;
         // One task per (row, KV head): the query heads sharing a KV head read its keys once.
-        pool.parallel_for((int64_t)n * nkv, [&](int64_t task, int) {
+        run_parallel(pool, (int64_t)n * nkv, [&](int64_t task, int) {
             int r = static_cast<int>(task / nkv), kvh = static_cast<int>(task % nkv);
             float cs[512 * 2];  // f32 [D]: cos and sin of the row's angles (D <= 1024)
             LF_CHECK(D <= 1024);
@@ -206,24 +214,19 @@ void gemma4_assistant::lm_head(const float* xn, int n, float* logits, thread_poo
     const int K = centroid_top_k_;
     s_.c.resize((size_t)n * n_centroids_);  // f32 [n, n_centroids]
     matmul(centroids_, xn, n, s_.c.data(), pool);
+    // Reused buffers: no allocation per draft step.
+    thread_local std::vector<int> idx;  // cluster order
+    thread_local std::vector<int32_t> ids;  // token ids of the selected clusters
     for (int r = 0; r < n; ++r) {
         const float* cr = &s_.c[(size_t)r * n_centroids_];
-        std::vector<int> idx(n_centroids_);
+        idx.resize(n_centroids_);
         std::iota(idx.begin(), idx.end(), 0);
         std::partial_sort(idx.begin(), idx.begin() + K, idx.end(), [&](int a, int b) { return cr[a] > cr[b] || (cr[a] == cr[b] && a < b); });
-        std::vector<int32_t> ids((size_t)K * per);
+        ids.resize((size_t)K * per);
         for (int k = 0; k < K; ++k) std::copy_n(&ordering_[(size_t)idx[k] * per], per, &ids[(size_t)k * per]);
         s_.sel.resize(ids.size());  // f32 [K * per] scores of the selected tokens
-        pool.parallel_for(static_cast<int64_t>((ids.size() + 63) / 64), [&](int64_t task, int) {
-            std::vector<float> row(d);
-            size_t lo = task * 64, hi = std::min(ids.size(), lo + 64);
-            for (size_t k = lo; k < hi; ++k) {
-                dequantize_matrix_row(tok_embd_, ids[k], row.data());
-                float s = 0;
-                for (int64_t i = 0; i < d; ++i) s += row[i] * xn[r * d + i];
-                s_.sel[k] = s;
-            }
-        });
+        // The selected rows of the tied embedding, as the dense head's product would give them.
+        matmul_rows(tok_embd_, ids.data(), static_cast<int64_t>(ids.size()), xn + (size_t)r * d, s_.sel.data(), pool);
         float mn = *std::min_element(s_.sel.begin(), s_.sel.end());
         float* lr = logits + (size_t)r * V;
         std::fill(lr, lr + V, mn - 1.0f);

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
-#include <map>
 
 #include "core/error.h"
 #include "kernels/cpu/attention.h"
@@ -19,6 +19,13 @@ namespace {
 std::string blk(int il, const char* name) { return "blk." + std::to_string(il) + "." + name; }
 
 constexpr int k_attn_chunk = 256;  // keys per attention task
+
+// parallel_for through a reference: the std::function then holds one pointer instead of a heap
+// copy of the closure, so dispatching work allocates nothing.
+template <typename F>
+void run_parallel(thread_pool& pool, int64_t n_tasks, const F& fn) {
+    pool.parallel_for(n_tasks, std::cref(fn));
+}
 
 // Reference implementations form these scales as a double and round to f32.
 float fsqrt(double v) { return static_cast<float>(std::sqrt(v)); }
@@ -165,17 +172,19 @@ void gemma4_model::forward(const std::vector<batch_row>& batch, kv_cache& kv, fo
     out.logits.clear();
     out.hidden.clear();
     // Validate the whole batch before touching the cache.
-    std::map<int, int> next_pos;  // slot -> expected next position
+    // slot -> expected next position (-1: not in the batch yet); reused, so no allocation per call
+    thread_local std::vector<int> next_pos;
+    next_pos.assign(kv.n_slots(), -1);
     for (size_t r = 0; r < batch.size(); ++r) {
         const batch_row& b = batch[r];
         if (b.token < 0 || b.token >= hp_.n_vocab) fail("token id {} is outside the vocabulary (size {})", b.token, hp_.n_vocab);
         if (b.slot < 0 || b.slot >= kv.n_slots()) fail("slot {} does not exist", b.slot);
         if (b.pos < 0 || b.pos >= kv.n_ctx_slot()) fail("position {} exceeds the context of {} per slot", b.pos, kv.n_ctx_slot());
-        auto it = next_pos.find(b.slot);
-        if (it == next_pos.end()) {
+        const int expected = next_pos[b.slot];
+        if (expected < 0) {
             if (b.pos > kv.n_pos(b.slot)) fail("slot {} starts at position {} but holds only {}", b.slot, b.pos, kv.n_pos(b.slot));
-        } else if (b.pos != it->second) {
-            fail("slot {}: positions in a batch must be consecutive ({} after {})", b.slot, b.pos, it->second - 1);
+        } else if (b.pos != expected) {
+            fail("slot {}: positions in a batch must be consecutive ({} after {})", b.slot, b.pos, expected - 1);
         }
         next_pos[b.slot] = b.pos + 1;
     }
@@ -196,7 +205,7 @@ void gemma4_model::forward_chunk(const batch_row* rows, int n, kv_cache& kv, for
     s_.x.resize(n * H);  // f32 [n, H] residual stream
     s_.xn.resize(n * H); // f32 [n, H] normed input of the current block
     const float embd_scale = fsqrt(static_cast<double>(H));
-    pool.parallel_for(n, [&](int64_t r, int) { embed(rows[r].token, embd_scale, &s_.x[r * H]); });
+    run_parallel(pool, n, [&](int64_t r, int) { embed(rows[r].token, embd_scale, &s_.x[r * H]); });
 
     if (P > 0) {
         // Per-layer inputs: ple = (rms(W_plm x0 / sqrt(H)) + E_ple[t] sqrt(P)) / sqrt(2).
@@ -206,7 +215,7 @@ void gemma4_model::forward_chunk(const batch_row* rows, int n, kv_cache& kv, for
         const float proj_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(H)));
         const float tok_scale = fsqrt(static_cast<double>(P));
         const float sum_scale = static_cast<float>(1.0 / std::sqrt(2.0));
-        pool.parallel_for(n, [&](int64_t r, int) {
+        run_parallel(pool, n, [&](int64_t r, int) {
             float* ple = &s_.ple[r * NL * P];
             float* tok = &s_.ple_tok[r * NL * P];
             dequantize_matrix_row(ple_embd_, rows[r].token, tok);
@@ -222,7 +231,7 @@ void gemma4_model::forward_chunk(const batch_row* rows, int n, kv_cache& kv, for
     for (int il = 0; il < NL; ++il) {
         const gemma4_layer& L = layers_[il];
         // Attention block: x = x + rms(W_o attn(rms(x)), post_attention_norm).
-        pool.parallel_for(n, [&](int64_t r, int) { rms_norm(&s_.x[r * H], L.attn_norm.data(), &s_.xn[r * H], H, hp_.rms_eps); });
+        run_parallel(pool, n, [&](int64_t r, int) { rms_norm(&s_.x[r * H], L.attn_norm.data(), &s_.xn[r * H], H, hp_.rms_eps); });
         attention_layer(il, rows, n, kv, pool);
         s_.o.resize(n * H);  // f32 [n, H]
         matmul(L.wo, s_.attn.data(), n, s_.o.data(), pool);
@@ -264,7 +273,8 @@ void gemma4_model::forward_chunk(const batch_row* rows, int n, kv_cache& kv, for
     for (int r = 0; r < n; ++r) kv.commit(rows[r].slot, rows[r].pos + 1);
 
     // Outputs: final norm, tied LM head, soft-cap.
-    std::vector<int> out_rows;
+    thread_local std::vector<int> out_rows;  // reused: no allocation per token
+    out_rows.clear();
     for (int r = 0; r < n; ++r)
         if (rows[r].output) out_rows.push_back(r);
     if (out_rows.empty()) return;
@@ -279,7 +289,7 @@ void gemma4_model::forward_chunk(const batch_row* rows, int n, kv_cache& kv, for
         // Element-wise, so any split over the pool gives the same bits.
         float* lg = out.logits.data() + base;
         const int64_t total = (int64_t)n_out * V, chunk = int64_t{1} << 16;
-        pool.parallel_for((total + chunk - 1) / chunk, [&](int64_t t, int) {
+        run_parallel(pool, (total + chunk - 1) / chunk, [&](int64_t t, int) {
             softcap(lg + t * chunk, std::min(chunk, total - t * chunk), hp_.final_softcap);
         });
     }
@@ -312,7 +322,7 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
     matmul_multi(parts, n_parts, s_.xn.data(), n, pool);
     // The rotation angles of each row's position, shared by all heads of this layer type.
     const std::vector<float>& cs = rope_table(sliding ? 1 : 0, rows, n, D, freqs);  // f32 [n, D]
-    pool.parallel_for(n, [&](int64_t r, int) {
+    run_parallel(pool, n, [&](int64_t r, int) {
         for (int h = 0; h < nq; ++h) {
             float* q = &s_.q[(r * nq + h) * D];
             rms_norm(q, L.q_norm.data(), q, D, hp_.rms_eps);
@@ -321,7 +331,7 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
     });
     if (L.has_kv) {
         if (!L.has_v) s_.v = s_.k;  // attention_k_eq_v: V is the raw K projection (before k_norm and RoPE)
-        pool.parallel_for(n, [&](int64_t r, int) {
+        run_parallel(pool, n, [&](int64_t r, int) {
             float* kd = kv.k_row(c, rows[r].slot, rows[r].pos);
             float* vd = kv.v_row(c, rows[r].slot, rows[r].pos);
             for (int h = 0; h < nkv; ++h) {
@@ -340,7 +350,11 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
     // long contexts spread over all threads even for one query row. Chunk boundaries depend only
     // on the row's own key range, which keeps every row's result independent of its batch.
     // Partial (r, h, chunk) is entry first_task[r] + h * chunks + chunk.
-    std::vector<int> first_task(n + 1, 0);  // entry index of each row's first (head, chunk)
+    // Entry index of each row's first (head, chunk). Reused, so no allocation per call; the tasks
+    // below run on other threads, so they must reach it through this reference, not by name.
+    thread_local std::vector<int> first_task_buffer;
+    std::vector<int>& first_task = first_task_buffer;
+    first_task.assign(n + 1, 0);
     for (int r = 0; r < n; ++r) {
         int p = rows[r].pos;
         int lo = sliding ? std::max(0, p - W + 1) : 0;
@@ -350,7 +364,7 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
     const int n_entries = first_task[n];
     s_.attn_parts.resize(n_entries);
     s_.attn_acc.resize((size_t)n_entries * D);  // f32 [n_entries, D] unnormalised partial outputs
-    pool.parallel_for(n_entries / group, [&](int64_t task, int) {
+    run_parallel(pool, n_entries / group, [&](int64_t task, int) {
         // Tasks are numbered like entries of the group's first head, divided by the group size.
         const int t = static_cast<int>(task) * group;
         int r = static_cast<int>(std::upper_bound(first_task.begin(), first_task.end(), t) - first_task.begin()) - 1;
@@ -366,7 +380,7 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
         attend_partial_heads(&s_.q[((size_t)r * nq + kvh * group) * D], group, D, spans, ns, chunk * k_attn_chunk, count,
                              D, &s_.attn_acc[(size_t)e0 * D], (size_t)chunks * D, &s_.attn_parts[e0], chunks);
     });
-    pool.parallel_for((int64_t)n * nq, [&](int64_t task, int) {
+    run_parallel(pool, (int64_t)n * nq, [&](int64_t task, int) {
         int r = static_cast<int>(task / nq), h = static_cast<int>(task % nq);
         int chunks = (first_task[r + 1] - first_task[r]) / nq;
         int t0 = first_task[r] + h * chunks;

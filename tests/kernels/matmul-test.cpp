@@ -389,6 +389,25 @@ TEST(Matmul, MultiPartCallEqualsSeparateCalls) {
     }
 }
 
+// Selected rows give the bits of the full product's rows.
+TEST(Matmul, SelectedRowsEqualFullProduct) {
+    std::mt19937 rng(9);
+    lf::thread_pool pool(2);
+    const int64_t n_in = 32 * 9, n_out = 500;
+    std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(n_out - 1));
+    std::vector<int32_t> ids(300);
+    for (auto& i : ids) i = pick(rng);
+    for (dtype t : k_types) {
+        const test_weight w = make_weight(t, n_in, n_out, rng);
+        const auto x = make_activations(1, n_in, rng);
+        std::vector<float> full(n_out), sel(ids.size());
+        lf::matmul(w.view(), x.data(), 1, full.data(), pool);
+        lf::matmul_rows(w.view(), ids.data(), static_cast<int64_t>(ids.size()), x.data(), sel.data(), pool);
+        for (size_t i = 0; i < ids.size(); ++i)
+            ASSERT_EQ(std::memcmp(&sel[i], &full[ids[i]], 4), 0) << lf::traits(t).name << " id " << ids[i];
+    }
+}
+
 TEST(Matmul, LargeShapeMatchesReference) {
     // One decode-sized product per type, enough blocks for the long accumulation paths.
     std::mt19937 rng(7);

@@ -47,7 +47,7 @@ struct matmul_kernels {
     void (*dot_rows)(const matmul_job& job, int64_t o0, int64_t o1);
 };
 
-// Quantized activations as the SIMD levels read them: ggml's q8_0 values and scales, stored
+// Quantized activations as the NEON level reads them: ggml's q8_0 values and scales, stored
 // block-major so the rows of a tile sit at fixed distances from one pointer (cheap addressing)
 // and a block's four-byte groups can be broadcast straight from memory.
 // Block ib of row r is entry e = ib * n_rows + r.

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -177,6 +178,13 @@ void check_shapes(const weight_view& w, const float* x, int64_t n_rows, const fl
 
 bool is_block_type(dtype t) { return t == dtype::q8_0 || t == dtype::q4_0; }
 
+// parallel_for through a reference: the std::function then holds one pointer instead of a heap
+// copy of the closure, so dispatching work allocates nothing.
+template <typename F>
+void run_parallel(thread_pool& pool, int64_t n_tasks, const F& fn) {
+    pool.parallel_for(n_tasks, std::cref(fn));
+}
+
 }  // namespace
 
 void dot_rows_tiled(const matmul_job& job, int64_t o0, int64_t o1, const tile_table& tiles) {
@@ -342,7 +350,7 @@ void matmul_multi_isa(cpu_isa isa, const matmul_part* parts, int n_parts, const 
         // Quantizing costs about one pass over x; worth spreading only when x is large.
         const int64_t n_groups = std::min<int64_t>(n_rows, pool.size());
         if (n_groups > 1 && n_rows * n_in >= (int64_t{1} << 16)) {
-            pool.parallel_for(n_groups, [&](int64_t g, int) {
+            cpu::run_parallel(pool, n_groups, [&](int64_t g, int) {
                 const int64_t r0 = n_rows * g / n_groups, r1 = n_rows * (g + 1) / n_groups;
                 k->quantize_act(block_types[t], x, n_rows, n_in, r0, r1, xq);
             });
@@ -386,7 +394,7 @@ void matmul_multi_isa(cpu_isa isa, const matmul_part* parts, int n_parts, const 
         for (int64_t t = 0; t < first_task[n_parts]; ++t) task(t, 0);
         return;
     }
-    pool.parallel_for(first_task[n_parts], task);
+    cpu::run_parallel(pool, first_task[n_parts], task);
 }
 
 void matmul_isa(cpu_isa isa, const weight_view& w, const float* x, int64_t n_rows, float* y,
@@ -401,6 +409,37 @@ void matmul(const weight_view& w, const float* x, int64_t n_rows, float* y, thre
 
 void matmul_multi(const matmul_part* parts, int n_parts, const float* x, int64_t n_rows, thread_pool& pool) {
     matmul_multi_isa(active_isa(), parts, n_parts, x, n_rows, pool);
+}
+
+void matmul_rows(const weight_view& w, const int32_t* ids, int64_t n_ids, const float* x, float* y, thread_pool& pool) {
+    cpu::check_shapes(w, x, 1, y);
+    if (n_ids <= 0) return;
+    const cpu::matmul_kernels* k = cpu::kernels_for(active_isa());
+    LF_CHECK(k != nullptr);
+    cpu::matmul_job job;
+    job.w = w;
+    job.x = x;
+    job.n_rows = 1;
+    if (cpu::is_block_type(w.type)) {
+        thread_local cpu::act_scratch scratch;
+        void* xq = scratch.data(k->act_bytes(w.type, 1, w.n_in));
+        k->quantize_act(w.type, x, 1, w.n_in, 0, 1, xq);
+        job.xq = xq;
+    }
+    const size_t rb = row_bytes(w.type, w.n_in);
+    constexpr int64_t per_task = 64;
+    cpu::run_parallel(pool, (n_ids + per_task - 1) / per_task, [&](int64_t t, int) {
+        // A one-row view per selected row: the kernels see the same row and activations as in
+        // matmul(), so the result is the same.
+        cpu::matmul_job one = job;
+        one.w.n_out = 1;
+        for (int64_t i = t * per_task; i < std::min(n_ids, (t + 1) * per_task); ++i) {
+            LF_CHECK(ids[i] >= 0 && ids[i] < w.n_out);
+            one.w.data = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(ids[i]) * rb;
+            one.y = y + i;
+            k->dot_rows(one, 0, 1);
+        }
+    });
 }
 
 void matmul_reference(const weight_view& w, const float* x, int64_t n_rows, float* y) {

@@ -40,6 +40,12 @@ struct matmul_part {
 constexpr int k_max_matmul_parts = 4;
 void matmul_multi(const matmul_part* parts, int n_parts, const float* x, int64_t n_rows, thread_pool& pool);
 
+// Selected output rows only, for one activation row: y[i] = sum_k W[ids[i], k] * x[k] for
+// i < n_ids (ids must be in [0, w.n_out)). x: f32 [n_in], y: f32 [n_ids]. Each y[i] has exactly
+// the bits matmul() gives for output row ids[i] (the masked draft head scores a few thousand
+// tokens of a 262144-token vocabulary this way).
+void matmul_rows(const weight_view& w, const int32_t* ids, int64_t n_ids, const float* x, float* y, thread_pool& pool);
+
 // Single-threaded reference of the same product (scalar code only): the oracle for tests.
 void matmul_reference(const weight_view& w, const float* x, int64_t n_rows, float* y);
 
