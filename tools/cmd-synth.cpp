@@ -1,7 +1,8 @@
 // leapfrog synth CONFIG.json -o OUT.gguf [--type q4_0|q8_0|f16|f32] [--seed S] [--layers N] [--vocab V]
 // Writes a random-weight Gemma 4 target or assistant at the shapes of a Hugging Face config.json
 // (e.g. tests/data/configs/gemma-4-e2b.json), loadable by leapfrog and llama.cpp. --layers and
-// --vocab shrink a model for tests; --dry-run prints the plan (tensors, types, bytes) as JSON
+// --vocab shrink a model for tests; --no-centroids leaves out an assistant's centroid head (for
+// llama.cpp, which cannot load it); --dry-run prints the plan (tensors, types, bytes) as JSON
 // without writing. Progress goes to stderr only when stderr is a terminal.
 #include <unistd.h>
 
@@ -33,6 +34,9 @@ int lf::tools::cmd_synth(int argc, char** argv) {
     app.add_option("--vocab", vocab, "vocabulary size (default: the config's)")->check(CLI::PositiveNumber);
     app.add_option("--name", name, "general.name (default: from the config's file name)");
     app.add_option("-t,--threads", threads, "threads (default: all CPUs)")->check(CLI::PositiveNumber);
+    bool no_centroids = false;
+    app.add_flag("--no-centroids", no_centroids,
+                 "assistants: leave out the centroid head (masked_embd_*), which llama.cpp cannot load");
     app.add_flag("--dry-run", dry_run, "print the plan as JSON and write nothing");
     if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
 
@@ -45,6 +49,7 @@ int lf::tools::cmd_synth(int argc, char** argv) {
     opt.n_vocab = vocab;
     opt.name = name;
     opt.n_threads = threads;
+    opt.centroids = !no_centroids;
 
     if (dry_run) {
         std::ifstream in(config);

@@ -249,7 +249,9 @@ json shrink_config(const json& config, int64_t n_layers, int64_t n_vocab) {
 
 synth_plan plan_synth(const json& config, const std::string& config_name, const synth_options& opt) {
     synth_plan p;
-    p.config = parse_hf_config(shrink_config(config, opt.n_layers, opt.n_vocab));
+    json shrunk = shrink_config(config, opt.n_layers, opt.n_vocab);
+    if (!opt.centroids && shrunk.contains("use_ordered_embeddings")) shrunk["use_ordered_embeddings"] = false;
+    p.config = parse_hf_config(shrunk);
     const hf_model_config& m = p.config;
     if (m.assistant && m.assistant->use_ordered_embeddings &&
         (m.assistant->num_centroids <= 0 || m.text.vocab_size % m.assistant->num_centroids != 0))

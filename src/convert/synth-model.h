@@ -30,6 +30,10 @@ struct synth_options {
     int64_t n_layers = 0;      // 0: as configured; otherwise keep this many layers (the last ones)
     int64_t n_vocab = 0;       // 0: as configured; otherwise this vocabulary size
     std::string name;          // general.name; empty: from the config's file name
+    // Assistants with use_ordered_embeddings: write the centroid head (masked_embd_*), as
+    // `leapfrog convert` does. llama.cpp's converter drops it and its loader rejects files that
+    // carry it, so false gives a head llama.cpp loads (it then scores the whole vocabulary).
+    bool centroids = true;
     int n_threads = 0;         // 0: all CPUs
 };
 

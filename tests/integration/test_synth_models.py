@@ -53,6 +53,13 @@ def main():
                 f"{cfg.name}: plan {plan['architecture']}, {plan['n_tensors']} tensors, {plan['tensor_bytes'] / 1e9:.2f} GB")
         t.check(not (work / "unused.gguf").exists(), f"{cfg.name}: --dry-run writes nothing")
 
+    # llama.cpp's loader rejects the centroid head; --no-centroids leaves it out.
+    for flag, want in (([], True), (["--no-centroids"], False)):
+        p = t.run("synth", configs / "gemma-4-e2b-assistant.json", "-o", work / "unused.gguf", "--dry-run", *flag)
+        names = {x["name"] for x in json.loads(p.stdout)["tensors"]}
+        has = {"masked_embd_centroids.weight", "masked_embd_ordering"} <= names
+        t.check(has == want, f"E2B assistant {' '.join(flag) or '(default)'}: centroid head {'present' if has else 'absent'}")
+
     # 3. Shrunk models through the regular loader.
     def synth(cfg, name, *extra):
         out = work / f"{name}.gguf"
@@ -70,7 +77,8 @@ def main():
         a = np.load(npy)
         t.check(a.shape == (5, n_vocab) and bool(np.isfinite(a).all()) and float(a.std()) > 0.1,
                 f"{model.stem}: logits {a.shape}, finite, spread {float(a.std()):.2f}")
-    for model, head in ((e2b, e2b_head), (g12, g12_head)):
+    e2b_head_nc = synth("gemma-4-e2b-assistant.json", "e2b-head-nc", "--vocab", "4096", "--no-centroids")
+    for model, head in ((e2b, e2b_head), (e2b, e2b_head_nc), (g12, g12_head)):
         p = t.run("generate", "-m", model, "--mtp", head, "-p", "the river carried small stones", "-n", "12",
                   "--ignore-eos", "--json", "-t", "2")
         g = json.loads(p.stdout)
@@ -87,7 +95,7 @@ def main():
         p = t.run("synth", *argv, check=False)
         lines = p.stderr.strip().splitlines()
         t.check(p.returncode != 0 and len(lines) == 1 and "error" in lines[0], f"{what}: {lines[-1] if lines else ''}")
-    for f in (e2b, e2b_head, g12, g12_head, moe):  # about 1 GB together
+    for f in (e2b, e2b_head, e2b_head_nc, g12, g12_head, moe):  # about 1 GB together
         f.unlink()
     t.finish()
 
