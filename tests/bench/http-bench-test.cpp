@@ -2,8 +2,14 @@
 // the byte stream, Prometheus parsing and the spec-decode counters of each server family, prompt
 // filler, the JSON round trip of a run and the table layout.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/http-bench.h"
@@ -157,4 +163,92 @@ TEST(HttpBench, UnreachableServerIsAClearError) {
     } catch (const lf::error& e) {
         EXPECT_NE(std::string(e.what()).find("cannot reach"), std::string::npos) << e.what();
     }
+}
+
+// A stand-in for a server like vLLM: no /tokenize, no usage and no timings in the stream, spec
+// counters only in /metrics. The runner must count tokens from the stream and take acceptance from
+// the counters' difference.
+TEST(HttpBench, FallsBackToStreamCountsAndMetrics) {
+    httplib::Server svr;
+    std::mutex mu;
+    std::vector<nlohmann::json> bodies;
+    std::atomic<int> completions{0};
+    svr.Get("/v1/models", [](const httplib::Request&, httplib::Response& res) {
+        res.set_content(R"({"data":[{"id":"fake-model"}]})", "application/json");
+    });
+    svr.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+        const int n = completions.load();
+        res.set_content("# TYPE vllm:spec_decode_num_draft_tokens_total counter\n"
+                        "vllm:spec_decode_num_draft_tokens_total{model_name=\"fake-model\"} " + std::to_string(10 * n) +
+                            "\nvllm:spec_decode_num_accepted_tokens_total{model_name=\"fake-model\"} " +
+                            std::to_string(4 * n) + "\n",
+                        "text/plain");
+    });
+    svr.Post("/v1/completions", [&](const httplib::Request& req, httplib::Response& res) {
+        nlohmann::json body = nlohmann::json::parse(req.body);
+        const int n = body.value("max_tokens", 1);
+        {
+            std::lock_guard<std::mutex> lock(mu);
+            bodies.push_back(body);
+        }
+        res.set_chunked_content_provider("text/event-stream", [n, &completions](size_t, httplib::DataSink& sink) {
+            for (int i = 0; i < n; ++i) {
+                std::string ev = "data: {\"choices\":[{\"index\":0,\"text\":\"w\",\"finish_reason\":null}]}\n\n";
+                sink.write(ev.data(), ev.size());
+            }
+            std::string last = "data: {\"choices\":[{\"index\":0,\"text\":\"\",\"finish_reason\":\"length\"}]}\n\ndata: [DONE]\n\n";
+            sink.write(last.data(), last.size());
+            ++completions;
+            sink.done();
+            return true;
+        });
+    });
+    const int port = svr.bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port, 0);
+    std::thread th([&] { svr.listen_after_bind(); });
+    while (!svr.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+
+    http_bench_options o;
+    o.url = "http://127.0.0.1:" + std::to_string(port) + "/v1/";
+    o.concurrency = {1, 3};
+    o.requests = 4;
+    o.prompt_tokens = 40;
+    o.max_tokens = 7;
+    o.warmup = 1;
+    std::vector<run_record> runs = run_http_bench(o);
+    svr.stop();
+    th.join();
+
+    ASSERT_EQ(runs.size(), 2u);
+    for (const run_record& r : runs) {
+        EXPECT_EQ(r.errors, 0);
+        EXPECT_EQ(r.requests, 4);
+        EXPECT_EQ(r.total_completion_tokens, 4 * 7);  // counted from the stream
+        EXPECT_EQ(r.acceptance_source, "metrics");
+        EXPECT_EQ(r.draft_n, 40);                     // 4 requests x 10
+        EXPECT_EQ(r.draft_n_accepted, 16);
+        ASSERT_TRUE(r.acceptance.has_value());
+        EXPECT_DOUBLE_EQ(*r.acceptance, 0.4);
+        EXPECT_NEAR(r.aggregate_tok_s, r.total_completion_tokens / r.wall_s, 1e-9 * r.aggregate_tok_s);
+        for (const auto& q : r.detail) {
+            EXPECT_TRUE(q.ok) << q.error;
+            EXPECT_LE(q.ttft_ms, q.total_ms);
+        }
+    }
+    EXPECT_EQ(runs[1].label, "c=3");
+    ASSERT_EQ(bodies.size(), 9u);  // warm-up + 2 runs x 4
+    for (size_t i = 1; i < bodies.size(); ++i) {
+        const auto& b = bodies[i];
+        EXPECT_EQ(b["model"], "fake-model");
+        EXPECT_EQ(b["max_tokens"], 7);
+        EXPECT_EQ(b["stream"], true);
+        EXPECT_EQ(b["ignore_eos"], true);
+        // No /tokenize: about four characters per token.
+        const std::string prompt = b["prompt"];
+        EXPECT_GT(prompt.size(), 40u * 2);
+        EXPECT_LT(prompt.size(), 40u * 8);
+    }
+    std::set<std::string> prompts;
+    for (size_t i = 1; i < bodies.size(); ++i) prompts.insert(bodies[i]["prompt"].get<std::string>());
+    EXPECT_EQ(prompts.size(), 8u);  // every request has its own prompt
 }
