@@ -31,6 +31,6 @@ if command -v clang++ >/dev/null 2>&1; then
   cmake --build "$FUZZ_DIR" --target fuzz_gguf_reader -j"$(nproc)"
   mkdir -p "$FUZZ_DIR/corpus"
   # Seeds: small valid GGUFs written by the test suite.
-  find "$BUILD_DIR/itest" -name '*.gguf' -size -2M 2>/dev/null | head -n 8 | xargs -r cp -t "$FUZZ_DIR/corpus"
+  find "$BUILD_DIR/itest" -name '*.gguf' -size -2M -exec cp -t "$FUZZ_DIR/corpus" {} + 2>/dev/null || true
   "$FUZZ_DIR/fuzz_gguf_reader" -max_total_time="${FUZZ_SECONDS:-30}" -max_len=8192 "$FUZZ_DIR/corpus" 2>&1 | tail -n 2
 fi
