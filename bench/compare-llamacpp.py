@@ -13,6 +13,11 @@ load hit both alike; every figure is the median over rounds. Measured for each e
 and, from our streaming-read measurement of the same run, each engine's decode as a fraction
 of the memory-bandwidth bound (bytes read per token / read bandwidth).
 
+On a machine shared with other work, load changes faster than one round takes, so decode is
+also measured in many short pairs (--decode-pairs: `leapfrog generate` of G tokens, then
+`llama-bench -p 0 -n G`, back to back): reported are each engine's median and best and the
+median of the per-pair ratios.
+
     bench/compare-llamacpp.py --leapfrog build/leapfrog --llama-bench LLAMA/bin/llama-bench \\
         --model e2b-q4_0.gguf [--head e2b-head-q4_0.gguf] -t 2 --rounds 3 -o result.json
 
@@ -75,6 +80,20 @@ def llama(args):
     return res
 
 
+def generate_tok_s(args):
+    prompt = ",".join(str(2 + i) for i in range(8))
+    cmd = [args.leapfrog, "generate", "-m", args.model, "--tokens", prompt, "-n", str(args.decode_tokens + 1),
+           "-t", str(args.threads), "--json"]
+    r, _ = run_json(cmd, args.timeout)
+    return r["gen_tok_s"]
+
+
+def llama_decode_tok_s(args):
+    runs, _ = run_json([args.llama_bench, "-m", args.model, "-t", str(args.threads), "-o", "json", "-p", "0", "-n",
+                        str(args.decode_tokens), "-r", "1"], args.timeout)
+    return runs[0]["avg_ts"]
+
+
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -111,6 +130,8 @@ def main():
     ap.add_argument("--forward-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4, 8])
     ap.add_argument("--timeout", type=float, default=3600)
     ap.add_argument("--skip-llama", action="store_true", help="measure leapfrog only")
+    ap.add_argument("--decode-pairs", type=int, default=8, help="short back-to-back decode pairs (0: none)")
+    ap.add_argument("--decode-tokens", type=int, default=32)
     ap.add_argument("-o", "--out", default="")
     args = ap.parse_args()
 
@@ -126,6 +147,15 @@ def main():
               + ("" if args.skip_llama else f", llama.cpp decode {rnd['llama.cpp']['decode_tok_s']:.2f} tok/s")
               + f" (load {rnd['load_before']:.1f} -> {rnd['load_after']:.1f})", file=sys.stderr)
 
+    pairs = []
+    if not args.skip_llama:
+        for i in range(args.decode_pairs):
+            a = generate_tok_s(args)
+            b = llama_decode_tok_s(args)
+            pairs.append({"leapfrog": a, "llama.cpp": b, "load": loadavg()})
+            print(f"decode pair {i + 1}/{args.decode_pairs}: leapfrog {a:.2f}, llama.cpp {b:.2f} tok/s "
+                  f"(load {pairs[-1]['load']:.1f})", file=sys.stderr)
+
     bw = median([r["leapfrog"]["read_gb_s"] for r in rounds])
     bpt = rounds[0]["leapfrog"]["bytes_per_token"]
     engines = ["leapfrog"] + ([] if args.skip_llama else ["llama.cpp"])
@@ -136,6 +166,7 @@ def main():
         "read_gb_s": bw, "bytes_per_token": bpt, "bandwidth_bound_tok_s": bw * 1e9 / bpt,
         "isa": rounds[0]["leapfrog"]["isa"], "summary": summary, "runs": rounds,
         "load_avg": [r["load_before"] for r in rounds] + [rounds[-1]["load_after"]],
+        "decode_pairs": pairs,
     }
 
     lines = [f"| {os.path.basename(args.model)}, {args.threads} threads | " + " | ".join(engines)
@@ -170,6 +201,19 @@ def main():
     if args.head:
         lines.append(f"| draft step @ d{args.depth} (ms) | {fmt(summary['leapfrog'].get('draft_step_ms'), 2)}"
                      + (" | n/a | |" if len(engines) == 2 else " |"))
+    if pairs:
+        ours_d = [p["leapfrog"] for p in pairs]
+        theirs_d = [p["llama.cpp"] for p in pairs]
+        ratios = [p["leapfrog"] / p["llama.cpp"] for p in pairs if p["llama.cpp"] > 0]
+        result["decode_pairs_summary"] = {
+            "leapfrog_median": median(ours_d), "leapfrog_best": max(ours_d),
+            "llama.cpp_median": median(theirs_d), "llama.cpp_best": max(theirs_d),
+            "median_ratio": median(ratios), "best_ratio": max(ours_d) / max(theirs_d)}
+        ps = result["decode_pairs_summary"]
+        lines.append(f"| decode tg{args.decode_tokens}, {len(pairs)} pairs: median (tok/s) | {ps['leapfrog_median']:.2f} | "
+                     f"{ps['llama.cpp_median']:.2f} | {ps['median_ratio']:.2f}x (median of pair ratios) |")
+        lines.append(f"| decode tg{args.decode_tokens}, {len(pairs)} pairs: best (tok/s) | {ps['leapfrog_best']:.2f} | "
+                     f"{ps['llama.cpp_best']:.2f} | {ps['best_ratio']:.2f}x |")
     lines.append(f"\nread bandwidth {bw:.1f} GB/s, {bpt / 1e6:.0f} MB read per token, bound "
                  f"{result['bandwidth_bound_tok_s']:.1f} tok/s; load average "
                  + " ".join(f"{x:.1f}" for x in result["load_avg"]))
