@@ -1,18 +1,20 @@
-// AVX-512 (F, BW, VL, DQ) + VNNI matmul kernels (x86-64). Every function carries its own target
+// AVX-512 (F, BW, VL, DQ, VBMI) + VNNI matmul kernels (x86-64). Every function carries its own target
 // attribute; the driver runs them only on CPUs that have all of these.
 //
 // Quantized weights: one weight row at a time, sixteen blocks of it per step, one block per
-// 32-bit lane. The sixteen blocks' bytes are transposed on the fly (4x4 dword transposes of
-// 128-bit loads), so register t holds every block's elements 4t..4t+3 (q4_0: register t and
-// t+4 are the low and high nibbles of the same bytes); the activation's q8_group stores its
-// blocks the same way. Eight dpbusd then leave each block's exact integer sum in its lane (the
-// lane starts at the group's bias, so unsigned weights need no other correction), and one FMA
-// per 16 blocks adds sum * (d_w * d_x) into a per-(weight row, activation row) accumulator; one
-// fixed horizontal sum ends the row. That sequence is the same in every tile, so a row's result
-// does not depend on its batch; it differs from the scalar reference (one f32 sum of blocks in
-// order) by f32 rounding only. The scales of the sixteen blocks come from word permutes of the
-// group's bytes (no gathers). Tiles of up to 4 weight rows x 8 activation rows (16 accumulators): a
-// weight row's transposed group serves all the tile's activation rows.
+// 32-bit lane. The sixteen blocks' bytes are transposed on the fly: four registers of four
+// blocks each (for q4_0 one byte permute of a 72-byte window per register, VBMI; for q8_0
+// 128-bit loads), then 4x4 dword transposes, so register t holds every block's elements
+// 4t..4t+3 (q4_0: registers t and t+4 are the low and high nibbles of the same bytes); the
+// activation's q8_group stores its blocks the same way. Eight dpbusd then leave each block's
+// exact integer sum in its lane (the lane starts at the group's bias, so unsigned weights need
+// no other correction), and one FMA per 16 blocks adds sum * (d_w * d_x) into a per-(weight row,
+// activation row) accumulator; one fixed horizontal sum ends the row. That sequence is the same
+// in every tile, so a row's result does not depend on its batch; it differs from the scalar
+// reference (one f32 sum of blocks in order) by f32 rounding only. The scales of the sixteen
+// blocks come from word permutes of the same loads (no gathers). Tiles of up to 4 weight rows x
+// 8 activation rows (16 accumulators), 16 activation rows for prefill: a weight row's
+// transposed group serves all the tile's activation rows.
 // Float weights: 4x4 tiles of weight x activation rows, 16-wide FMAs (tolerance vs. the
 // reference).
 #include "kernels/cpu/matmul-impl.h"
@@ -34,7 +36,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
-#define LF_AVX512_TARGET "avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"
+#define LF_AVX512_TARGET "avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,avx2,fma,f16c"
 #define LF_AVX512 __attribute__((target(LF_AVX512_TARGET)))
 #define LF_AVX512_INLINE __attribute__((target(LF_AVX512_TARGET), always_inline)) inline
 
@@ -121,60 +123,70 @@ LF_AVX512_INLINE __m512i load4x16(const uint8_t* a, const uint8_t* b, const uint
     return _mm512_inserti32x4(z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(d)), 3);
 }
 
-// Sixteen bytes at p of blocks b = 0..15 (block b at p + b * bs), transposed: t[k] lane b =
-// dword k of block b's sixteen bytes. Register q gathers blocks q, q+4, q+8, q+12 in its
-// 128-bit lanes, so after the in-lane transpose lane 4i+q is block 4i+q. With Half, only blocks
-// 0..7 are read and lanes 8..15 are zero.
+// Register m gathers blocks 4m..4m+3 in its 128-bit lanes, so after the in-lane 4x4 transpose
+// lane 4i+m holds block 4m+i: the lane order every group uses (see lane_of_block in
+// matmul-impl.h). With Half, only blocks 0..7 exist and lanes 4i+2, 4i+3 are zero.
+
+// Sixteen bytes at p of blocks b = 0..15 (block b at p + b * bs), transposed: t[k] lane
+// lane_of_block(b) = dword k of block b's sixteen bytes.
 template <bool Half = false>
 LF_AVX512_INLINE void load_transposed(const uint8_t* p, size_t bs, __m512i t[4]) {
     __m512i z[4];
     LF_UNROLL
-    for (int q = 0; q < 4; ++q) {
-        if constexpr (Half) {
-            const __m256i lo = _mm256_inserti128_si256(
-                _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + q * bs))),
-                _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + (q + 4) * bs)), 1);
-            z[q] = _mm512_zextsi256_si512(lo);
-        } else {
-            z[q] = load4x16(p + q * bs, p + (q + 4) * bs, p + (q + 8) * bs, p + (q + 12) * bs);
-        }
+    for (int m = 0; m < 4; ++m) {
+        if (Half && m >= 2) z[m] = _mm512_setzero_si512();
+        else z[m] = load4x16(p + 4 * m * bs, p + (4 * m + 1) * bs, p + (4 * m + 2) * bs, p + (4 * m + 3) * bs);
     }
     transpose4(z, t);
 }
 
-// q4_0 (18-byte blocks, 288 bytes per group; Half: 8 blocks, 144 bytes, lanes 8..15 zero).
+// q4_0 blocks 4m..4m+3 span 72 bytes: the 64 from the window start and 8 more. One byte permute
+// of the two places each block's sixteen value bytes in a 128-bit lane (AVX-512 VBMI).
+LF_AVX512_INLINE __m512i q4_window(const __m512i w, const uint8_t* p) {
+    // Output byte 16i + j <- window byte 18i + 2 + j (indices >= 64 name the second register).
+    const __m512i idx = _mm512_set_epi8(
+        71, 70, 69, 68, 67, 66, 65, 64, 63, 62, 61, 60, 59, 58, 57, 56,
+        53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 39, 38,
+        35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20,
+        17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2);
+    const __m512i tail = _mm512_castsi128_si512(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 64)));
+    return _mm512_permutex2var_epi8(w, idx, tail);
+}
+
+// q4_0 (18-byte blocks, 288 bytes per group; Half: 8 blocks, 144 bytes).
 template <bool Half = false>
 LF_AVX512_INLINE void load_group(const block_q4_0*, const uint8_t* p, wgroup& g) {
-    __m512i t[4];
-    load_transposed<Half>(p + 2, 18, t);
+    // The 64 bytes from each window start 72m hold blocks 4m..4m+3's scales (words 0, 9, 18,
+    // 27) and most of their values.
+    __m512i w[4], z[4], t[4];
+    LF_UNROLL
+    for (int m = 0; m < 4; ++m) {
+        if (Half && m >= 2) {
+            w[m] = z[m] = _mm512_setzero_si512();
+        } else {
+            w[m] = _mm512_loadu_si512(p + 72 * m);
+            z[m] = q4_window(w[m], p + 72 * m);
+        }
+    }
+    transpose4(z, t);
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     LF_UNROLL
     for (int k = 0; k < 4; ++k) {
         g.q[k] = _mm512_and_si512(t[k], m4);                            // elements 4k..4k+3
         g.q[k + 4] = _mm512_and_si512(_mm512_srli_epi16(t[k], 4), m4);  // elements 16+4k..
     }
-    // Scales: block b's at word 9b. Blocks 0-7 lie in words 0-63, 8-14 in words 64-127, 15 in
-    // word 135 (the group's last 32 bytes are read as 256 bits so nothing past it is touched).
-    const __m512i r0 = _mm512_loadu_si512(p), r1 = _mm512_loadu_si512(p + 64);
-    const __m512i idx_lo = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                            0, 0, 0, 0, 0, 0, 0, 0, 63, 54, 45, 36, 27, 18, 9, 0);
-    if constexpr (Half) {
-        const __m512i d = _mm512_maskz_permutex2var_epi16(0x00ff, r0, idx_lo, r1);
-        g.d = _mm512_cvtph_ps(_mm512_castsi512_si256(d));
-        return;
-    }
-    const __m512i r2 = _mm512_loadu_si512(p + 128), r3 = _mm512_loadu_si512(p + 192);
-    const __m512i r4 = _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 256)));
-    const __m512i lo = _mm512_permutex2var_epi16(r0, idx_lo, r1);
-    const __m512i hi = _mm512_permutex2var_epi16(
-        r2, _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 62, 53, 44, 35, 26, 17, 8, 0, 0, 0, 0, 0, 0, 0, 0), r3);
-    __m512i d = _mm512_mask_blend_epi16(0x7f00, lo, hi);
-    d = _mm512_mask_permutexvar_epi16(d, 0x8000, _mm512_set1_epi16(7), r4);
+    // Lane 4i+m <- window m's word 9i: even m from the first register of a pair, odd m from the
+    // second (index + 32).
+    const __m512i idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                         59, 27, 59, 27, 50, 18, 50, 18, 41, 9, 41, 9, 32, 0, 32, 0);
+    const __m512i d01 = _mm512_permutex2var_epi16(w[0], idx, w[1]);
+    const __m512i d = Half ? _mm512_maskz_mov_epi16(0x3333, d01)
+                           : _mm512_mask_blend_epi16(0xcccc, d01, _mm512_permutex2var_epi16(w[2], idx, w[3]));
     g.d = _mm512_cvtph_ps(_mm512_castsi512_si256(d));
 }
 
-// q8_0 (34-byte blocks, 544 bytes per group; Half: 8 blocks, 272 bytes, lanes 8..15 weight 0
-// and scale 0); values as w + 128 (unsigned).
+// q8_0 (34-byte blocks, 544 bytes per group; Half: 8 blocks, 272 bytes); values as w + 128
+// (unsigned), so the zero lanes of a half group are 0x80 (weight 0) after the shift.
 template <bool Half = false>
 LF_AVX512_INLINE void load_group(const block_q8_0*, const uint8_t* p, wgroup& g) {
     load_transposed<Half>(p + 2, 34, g.q);
@@ -182,25 +194,16 @@ LF_AVX512_INLINE void load_group(const block_q8_0*, const uint8_t* p, wgroup& g)
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
     LF_UNROLL
     for (int k = 0; k < 8; ++k) g.q[k] = _mm512_xor_si512(g.q[k], flip);
-    // Scales: block b's at word 17b; the 128 bytes from 128k hold blocks 4k..4k+3's.
-    constexpr int n_pieces = Half ? 2 : 4;
-    __m512i pr[4];
+    // Scales: block 4m+i's at byte 136m + 34i, i.e. word 0, 17 of the 64 bytes from 136m and
+    // word 2, 19 of the next 64; lane 4i+m.
+    const __m512i idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                         51, 51, 51, 51, 34, 34, 34, 34, 17, 17, 17, 17, 0, 0, 0, 0);
+    __m512i d = _mm512_setzero_si512();
     LF_UNROLL
-    for (int k = 0; k < n_pieces; ++k) {
-        const __m512i a = _mm512_loadu_si512(p + 128 * k), b = _mm512_loadu_si512(p + 128 * k + 64);
-        // Block 4k + m lies at byte 136k + 34m = 128k + 8k + 34m: words 4k..4k+3 <- a[4k],
-        // a[4k + 17], b[4k + 2], b[4k + 19] (b's indices + 32).
-        alignas(64) short idx[32] = {};
-        idx[4 * k] = static_cast<short>(4 * k);
-        idx[4 * k + 1] = static_cast<short>(4 * k + 17);
-        idx[4 * k + 2] = static_cast<short>(32 + 4 * k + 2);
-        idx[4 * k + 3] = static_cast<short>(32 + 4 * k + 19);
-        pr[k] = _mm512_permutex2var_epi16(a, _mm512_load_si512(idx), b);
+    for (int m = 0; m < (Half ? 2 : 4); ++m) {
+        const __m512i a = _mm512_loadu_si512(p + 136 * m), b = _mm512_loadu_si512(p + 136 * m + 64);
+        d = _mm512_or_si512(d, _mm512_maskz_permutex2var_epi16(static_cast<__mmask32>(0x1111u << m), a, idx, b));
     }
-    __m512i d;
-    if constexpr (Half) d = _mm512_maskz_mov_epi16(0x00ff, _mm512_mask_blend_epi16(0x00f0, pr[0], pr[1]));
-    else d = _mm512_mask_blend_epi16(0xff00, _mm512_mask_blend_epi16(0x00f0, pr[0], pr[1]),
-                                     _mm512_mask_blend_epi16(0xf000, pr[2], pr[3]));
     g.d = _mm512_cvtph_ps(_mm512_castsi512_si256(d));
 }
 

@@ -83,9 +83,9 @@ void q8_act_to_q8_0(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in, i
 // removed by starting each lane's integer sum at `bias`.
 template <int L>
 struct alignas(64) q8_lanes {
-    int8_t x[8][4 * L];  // int8: x[t] lane b = values 4t..4t+3 of block L*g+b (zeros past the row's end)
-    int32_t bias[L];     // i32: lane b = -c * (sum of block L*g+b's values)
-    float d[L];          // f32: lane b = block L*g+b's scale (f16-rounded; 0 past the row's end)
+    int8_t x[8][4 * L];  // int8: x[t] lane_of_block(b) = values 4t..4t+3 of block L*g+b (zeros past the row's end)
+    int32_t bias[L];     // i32: lane_of_block(b) = -c * (sum of block L*g+b's values)
+    float d[L];          // f32: lane_of_block(b) = block L*g+b's scale (f16-rounded; 0 past the row's end)
 };
 using q8_group = q8_lanes<16>;
 static_assert(sizeof(q8_group) == 640);
@@ -99,21 +99,27 @@ inline size_t q8_lanes_bytes(dtype, int64_t n_rows, int64_t n_in) {
 }
 inline int64_t q8_groups_per_row(int64_t n_in) { return q8_lanes_per_row<16>(n_in); }
 
+// The lane of a group that holds block b: the AVX-512 kernels load blocks 4m..4m+3 into one
+// register and transpose, which leaves block 4m+i in lane 4i+m; AVX2 keeps block order.
+template <int L>
+constexpr int lane_of_block(int b) { return L == 16 ? 4 * (b % 4) + b / 4 : b; }
+
 // Stores L quantized blocks (qs: int8 [L, 32], d: their f16-rounded scales; blocks past n_valid
 // are ignored and stored as zeros) into a record, with the bias for weights exceeding the signed
 // value by `excess`.
 template <int L>
 inline void pack_q8_lanes(const int8_t (*qs)[32], const float* d, int n_valid, int excess, q8_lanes<L>& o) {
     for (int b = 0; b < L; ++b) {
+        const int lane = lane_of_block<L>(b);
         int sum = 0;
         for (int t = 0; t < 8; ++t)
             for (int j = 0; j < 4; ++j) {
                 const int8_t v = b < n_valid ? qs[b][4 * t + j] : int8_t{0};
-                o.x[t][4 * b + j] = v;
+                o.x[t][4 * lane + j] = v;
                 sum += v;
             }
-        o.bias[b] = -excess * sum;
-        o.d[b] = b < n_valid ? d[b] : 0.0f;
+        o.bias[lane] = -excess * sum;
+        o.d[lane] = b < n_valid ? d[b] : 0.0f;
     }
 }
 

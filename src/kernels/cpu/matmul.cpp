@@ -127,7 +127,8 @@ bool cpu_has(cpu_isa isa) {
         case cpu_isa::avx512:
             return cpu_has(cpu_isa::avx2) && __builtin_cpu_supports("avx512f") &&
                    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-                   __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
+                   __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni") &&
+                   __builtin_cpu_supports("avx512vbmi");
 #endif
 #if defined(__aarch64__) && defined(__linux__)
         case cpu_isa::neon: return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
@@ -234,21 +235,22 @@ void q8_lanes_to_q8_0(int excess, const void* xq, int64_t n_rows, int64_t n_in, 
     for (int64_t g = 0; g < ng; ++g) {
         const q8_lanes<L>& grp = row[g];
         for (int b = 0; b < L; ++b) {
+            const int lane = lane_of_block<L>(b);
             int sum = 0;
             int8_t qs[qk8_0];
             for (int t = 0; t < 8; ++t)
-                for (int j = 0; j < 4; ++j) sum += qs[4 * t + j] = grp.x[t][4 * b + j];
+                for (int j = 0; j < 4; ++j) sum += qs[4 * t + j] = grp.x[t][4 * lane + j];
             const int64_t ib = L * g + b;
             if (ib >= nb) {
                 // Padding blocks must add nothing.
-                padding_ok = padding_ok && sum == 0 && grp.d[b] == 0.0f && grp.bias[b] == 0;
+                padding_ok = padding_ok && sum == 0 && grp.d[lane] == 0.0f && grp.bias[lane] == 0;
                 for (int j = 0; j < qk8_0; ++j) padding_ok = padding_ok && qs[j] == 0;
                 continue;
             }
-            out[ib].d = fp32_to_fp16(grp.d[b]);
+            out[ib].d = fp32_to_fp16(grp.d[lane]);
             std::memcpy(out[ib].qs, qs, qk8_0);
             // A wrong bias would corrupt the products: refuse to hide it.
-            if (grp.bias[b] != -excess * sum) out[ib].d = 0x7e00;
+            if (grp.bias[lane] != -excess * sum) out[ib].d = 0x7e00;
         }
     }
     if (!padding_ok) out[0].d = 0x7e00;

@@ -52,7 +52,7 @@ void matmul_reference(const weight_view& w, const float* x, int64_t n_rows, floa
 // Which SIMD level the kernels run with on this CPU: "avx512", "avx2", "neon" or "scalar".
 const char* kernel_isa();
 
-// SIMD levels. avx2 means AVX2+FMA+F16C; avx512 means F+BW+VL+DQ with VNNI (a CPU with AVX-512
+// SIMD levels. avx2 means AVX2+FMA+F16C; avx512 means F+BW+VL+DQ+VBMI with VNNI (a CPU with AVX-512
 // but no VNNI runs avx2); neon means AArch64 with the dot-product extension.
 // The level is the best this build and CPU support, lowered by the environment variable
 // LEAPFROG_ISA=scalar|avx2|avx512|neon (read once; a level the CPU lacks is not used).
