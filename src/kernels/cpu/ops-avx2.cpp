@@ -117,9 +117,15 @@ LF_AVX2 attn_partial attend_partial_avx2(const float* q, const kv_span* spans, i
         const float* k_rows[B];
         const float* v_rows[B];
         span_rows(spans, n_spans, skip + b0, nk, k_rows, v_rows);
+        // The next block's rows are requested one key at a time while this block is scored.
+        const float* pk_rows[B];
+        const float* pv_rows[B];
+        const int nn = b0 + B < count ? std::min(B, count - b0 - B) : 0;
+        if (nn > 0) span_rows(spans, n_spans, skip + b0 + B, nn, pk_rows, pv_rows);
         alignas(32) float s[B];
         float bm = -std::numeric_limits<float>::infinity();
         for (int i = 0; i < nk; ++i) {
+            if (i < nn) prefetch_row_pair(pk_rows[i], pv_rows[i], head_dim);
             __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
             int d = 0;
             for (; d + 16 <= head_dim; d += 16) {
@@ -171,10 +177,16 @@ LF_AVX2 void attend_heads(const float* q, size_t q_stride, const kv_span* spans,
         const float* k_rows[B];
         const float* v_rows[B];
         span_rows(spans, n_spans, skip + b0, nk, k_rows, v_rows);
+        // The next block's rows are requested one key at a time while this block is scored.
+        const float* pk_rows[B];
+        const float* pv_rows[B];
+        const int nn = b0 + B < count ? std::min(B, count - b0 - B) : 0;
+        if (nn > 0) span_rows(spans, n_spans, skip + b0 + B, nn, pk_rows, pv_rows);
         alignas(32) float s[NH][B];
         float bm[NH];
         for (int h = 0; h < NH; ++h) bm[h] = -std::numeric_limits<float>::infinity();
         for (int i = 0; i < nk; ++i) {
+            if (i < nn) prefetch_row_pair(pk_rows[i], pv_rows[i], head_dim);
             __m256 a[NH];
             LF_UNROLL
             for (int h = 0; h < NH; ++h) a[h] = _mm256_setzero_ps();

@@ -122,8 +122,15 @@ LF_AVX512 attn_partial attend_partial_avx512(const float* q, const kv_span* span
         const float* k_rows[B];
         const float* v_rows[B];
         span_rows(spans, n_spans, skip + b0, nk, k_rows, v_rows);
+        // The next block's rows are requested one key at a time while this block is scored, so
+        // they arrive from memory in the background (nothing keeps them cached between steps).
+        const float* pk_rows[B];
+        const float* pv_rows[B];
+        const int nn = b0 + B < count ? std::min(B, count - b0 - B) : 0;
+        if (nn > 0) span_rows(spans, n_spans, skip + b0 + B, nn, pk_rows, pv_rows);
         alignas(64) float s[B];
         for (int i = 0; i < nk; ++i) {
+            if (i < nn) prefetch_row_pair(pk_rows[i], pv_rows[i], head_dim);
             __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
             int d = 0;
             for (; d + 32 <= head_dim; d += 32) {
@@ -175,8 +182,15 @@ LF_AVX512 void attend_heads(const float* q, size_t q_stride, const kv_span* span
         const float* k_rows[B];
         const float* v_rows[B];
         span_rows(spans, n_spans, skip + b0, nk, k_rows, v_rows);
+        // The next block's rows are requested one key at a time while this block is scored, so
+        // they arrive from memory in the background (nothing keeps them cached between steps).
+        const float* pk_rows[B];
+        const float* pv_rows[B];
+        const int nn = b0 + B < count ? std::min(B, count - b0 - B) : 0;
+        if (nn > 0) span_rows(spans, n_spans, skip + b0 + B, nn, pk_rows, pv_rows);
         alignas(64) float s[NH][B];
         for (int i = 0; i < nk; ++i) {
+            if (i < nn) prefetch_row_pair(pk_rows[i], pv_rows[i], head_dim);
             __m512 a[NH];
             LF_UNROLL
             for (int h = 0; h < NH; ++h) a[h] = _mm512_setzero_ps();

@@ -64,4 +64,12 @@ inline void span_rows(const kv_span* spans, int n_spans, int skip, int count, co
     }
 }
 
+// Requests every cache line of one key row and one value row (head_dim floats each).
+inline void prefetch_row_pair(const float* k, const float* v, int head_dim) {
+    for (int d = 0; d < head_dim; d += 16) {
+        __builtin_prefetch(k + d, 0, 3);
+        __builtin_prefetch(v + d, 0, 3);
+    }
+}
+
 }  // namespace lf::cpu
