@@ -5,7 +5,7 @@ Rounds alternate the two engines back to back (ours, then llama.cpp), so slow dr
 load hit both alike; every figure is the median over rounds. Measured for each engine:
 
   prefill tok/s        ours: `leapfrog bench --local` ppN; llama.cpp: `llama-bench -p N -n 0`
-  decode tok/s         ours: tgN after the prompt;         llama.cpp: `llama-bench -p 0 -n N`
+  decode tok/s         ours: tgN after the prompt;         llama.cpp: `llama-bench -p 0 -n N -d P`
   forward of n tokens  at context depth D, n = 1, 2, 4, 8 (ms; the cost of verifying n-1 drafts)
                        ours: forward_ms;                   llama.cpp: `llama-bench -p n -d D`, n / t/s
   draft step (ms)      ours only (an MTP head given with --head)
@@ -14,9 +14,9 @@ and, from our streaming-read measurement of the same run, each engine's decode a
 of the memory-bandwidth bound (bytes read per token / read bandwidth).
 
 On a machine shared with other work, load changes faster than one round takes, so decode is
-also measured in many short pairs (--decode-pairs: `leapfrog generate` of G tokens, then
-`llama-bench -p 0 -n G`, back to back): reported are each engine's median and best and the
-median of the per-pair ratios.
+also measured in many short pairs (--decode-pairs: `leapfrog generate` of G tokens after an
+8-token prompt, then `llama-bench -p 0 -n G`, back to back): reported are each engine's median
+and best and the median of the per-pair ratios.
 
     bench/compare-llamacpp.py --leapfrog build/leapfrog --llama-bench LLAMA/bin/llama-bench \\
         --model e2b-q4_0.gguf [--head e2b-head-q4_0.gguf] -t 2 --rounds 3 -o result.json
@@ -70,7 +70,8 @@ def llama(args):
     res = {}
     runs, s1 = run_json(base + ["-p", str(args.n_prompt), "-n", "0", "-r", "1"], args.timeout)
     res["prefill_tok_s"] = runs[0]["avg_ts"]
-    runs, s2 = run_json(base + ["-p", "0", "-n", str(args.n_gen), "-r", "1"], args.timeout)
+    # At the depth our decode runs at (after the prompt).
+    runs, s2 = run_json(base + ["-p", "0", "-n", str(args.n_gen), "-d", str(args.n_prompt), "-r", "1"], args.timeout)
     res["decode_tok_s"] = runs[0]["avg_ts"]
     sizes = ",".join(str(n) for n in args.forward_sizes)
     runs, s3 = run_json(base + ["-p", sizes, "-n", "0", "-d", str(args.depth), "-r", str(args.step_repeats)],
