@@ -252,10 +252,11 @@ LF_AVX512 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_grou
         LF_UNROLL
         for (int j = 0; j < W; ++j) {
             const uint8_t* p = w + j * rb + i * gb;
-            // The next tile's rows: keep the stream ahead of the loads.
+            // The rows k_prefetch_rows ahead: keeps the stream ahead of the loads even when
+            // several activation rows make each group slow to consume.
             LF_UNROLL
             for (size_t off = 0; off < gb; off += 64)
-                _mm_prefetch(reinterpret_cast<const char*>(p + W * rb + off), _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(p + k_prefetch_rows * rb + off), _MM_HINT_T0);
             wgroup g;
             load_group(static_cast<const Block*>(nullptr), p, g);
             quant_step<R>(acc[j], g, x, x_stride, i);
