@@ -364,13 +364,30 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
     const int n_entries = first_task[n];
     s_.attn_parts.resize(n_entries);
     s_.attn_acc.resize((size_t)n_entries * D);  // f32 [n_entries, D] unnormalised partial outputs
-    run_parallel(pool, n_entries / group, [&](int64_t task, int) {
-        // Tasks are numbered like entries of the group's first head, divided by the group size.
-        const int t = static_cast<int>(task) * group;
-        int r = static_cast<int>(std::upper_bound(first_task.begin(), first_task.end(), t) - first_task.begin()) - 1;
+    // One task per (row, KV head, chunk), listed chunk by chunk across the rows of a slot: rows
+    // of one slot read nearly the same keys, so the second row's chunk finds them in cache.
+    // Which rows run together changes nothing in any row's arithmetic.
+    struct attn_task {
+        int r, kvh, chunk;
+    };
+    thread_local std::vector<attn_task> task_buffer;
+    std::vector<attn_task>& tasks = task_buffer;
+    tasks.clear();
+    for (int ra = 0; ra < n;) {
+        int rb = ra + 1;
+        while (rb < n && rows[rb].slot == rows[ra].slot) ++rb;
+        int max_chunks = 0;
+        for (int r = ra; r < rb; ++r) max_chunks = std::max(max_chunks, (first_task[r + 1] - first_task[r]) / nq);
+        for (int kvh = 0; kvh < nkv; ++kvh)
+            for (int chunk = 0; chunk < max_chunks; ++chunk)
+                for (int r = ra; r < rb; ++r)
+                    if (chunk < (first_task[r + 1] - first_task[r]) / nq) tasks.push_back({r, kvh, chunk});
+        ra = rb;
+    }
+    run_parallel(pool, (int64_t)tasks.size(), [&](int64_t task, int) {
+        const attn_task& at = tasks[task];
+        const int r = at.r, kvh = at.kvh, chunk = at.chunk;
         int chunks = (first_task[r + 1] - first_task[r]) / nq;
-        int local = (t - first_task[r]) / group;  // (kv head, chunk) index within the row
-        int kvh = local / chunks, chunk = local % chunks;
         int p = rows[r].pos;
         int lo = sliding ? std::max(0, p - W + 1) : 0;
         kv_span spans[2];
