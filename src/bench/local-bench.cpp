@@ -92,10 +92,10 @@ nlohmann::json local_bench_result::to_json() const {
                         {"fraction_of_bound", bandwidth_bound_tok_s > 0 ? decode_tok_s / bandwidth_bound_tok_s : 0.0},
                         {"read_gb_s", read_gb_s},
                         {"bytes_per_token", bytes_per_token}};
-    if (forward_ms.count(1) && forward_ms.at(1) > 0) {
+    if (!forward_ratio.empty()) {
         nlohmann::json ratio = nlohmann::json::object();
-        for (const auto& [n, ms] : forward_ms) ratio[std::to_string(n)] = ms / forward_ms.at(1);
-        j["forward_cost_ratio"] = ratio;  // forward of n tokens / forward of 1
+        for (const auto& [n, x] : forward_ratio) ratio[std::to_string(n)] = x;
+        j["forward_cost_ratio"] = ratio;  // median over rounds of (forward of n tokens / forward of 1)
     }
     if (draft_step_ms) {
         j["draft_step_ms"] = *draft_step_ms;
@@ -185,18 +185,31 @@ local_bench_result run_local_bench(const local_bench_options& opt, void (*log)(c
     prefill(opt.depth, true);
     std::vector<float> h(out.hidden.end() - hp.n_embd, out.hidden.end());  // f32 [n_embd] last hidden row
     const int32_t next = argmax(out.logits.data(), V);
+    // The sizes take turns within each round, so a change of machine speed during the run hits
+    // every size alike; each size's figure is its median, and the cost ratio to one token is the
+    // median of the per-round ratios.
+    std::map<int, std::vector<batch_row>> batches;
+    std::map<int, std::vector<double>> times;
     for (int n : opt.forward_sizes) {
-        std::vector<batch_row> b(static_cast<size_t>(n));
+        std::vector<batch_row>& b = batches[n];
+        b.resize(static_cast<size_t>(n));
         for (int i = 0; i < n; ++i)
             b[static_cast<size_t>(i)] = {i == 0 ? next : prompt[static_cast<size_t>(i)], opt.depth + i, 0, true};
-        std::vector<double> t;
         target.forward(b, kv, out, true, pool);  // warm the scratch for this size
-        for (int rep = 0; rep < opt.step_repeats; ++rep) {
+    }
+    for (int rep = 0; rep < opt.step_repeats; ++rep) {
+        for (auto& [n, b] : batches) {
             auto t0 = clock_type::now();
             target.forward(b, kv, out, true, pool);  // writes at depth again: the cache truncates first
-            t.push_back(ms_since(t0));
+            times[n].push_back(ms_since(t0));
         }
+    }
+    for (auto& [n, t] : times) {
         r.forward_ms[n] = median(t);
+        if (!times.count(1)) continue;
+        std::vector<double> ratios;
+        for (size_t i = 0; i < t.size(); ++i) ratios.push_back(t[i] / times[1][i]);
+        r.forward_ratio[n] = median(ratios);
     }
 
     if (head) {
@@ -250,7 +263,7 @@ std::string format_local_bench(const local_bench_result& r) {
     const double one = r.forward_ms.count(1) ? r.forward_ms.at(1) : 0;
     for (const auto& [n, ms] : r.forward_ms)
         row(fmt::format("forward {} tok @ d{} (ms)", n, r.info.value("depth", 0)),
-            one > 0 ? fmt::format("{:.2f} ({:.2f}x)", ms, ms / one) : fmt::format("{:.2f}", ms));
+            r.forward_ratio.count(n) ? fmt::format("{:.2f} ({:.2f}x)", ms, r.forward_ratio.at(n)) : fmt::format("{:.2f}", ms));
     if (r.info.contains("load_before") && r.info["load_before"].get<double>() >= 0)
         row("load average (before/after)", fmt::format("{:.1f}/{:.1f}", r.info["load_before"].get<double>(),
                                                        r.info.value("load_after", -1.0)));

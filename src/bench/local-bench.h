@@ -36,6 +36,7 @@ struct local_bench_result {
     double prefill_tok_s = 0;
     double decode_tok_s = 0;
     std::map<int, double> forward_ms;          // tokens per forward → ms
+    std::map<int, double> forward_ratio;       // tokens per forward → median of per-round (ms / ms of 1 token)
     std::optional<double> draft_step_ms;
     double read_gb_s = 0;
     double bytes_per_token = 0;                // weight bytes one decode step reads

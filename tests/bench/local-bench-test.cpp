@@ -75,6 +75,7 @@ TEST(LocalBench, JsonCarriesTheContractKeys) {
     r.prefill_tok_s = 1000;
     r.decode_tok_s = 50;
     r.forward_ms = {{1, 20}, {2, 22}, {4, 25}, {8, 40}};
+    r.forward_ratio = {{1, 1.0}, {2, 1.1}, {4, 1.25}, {8, 2.0}};  // medians of per-round ratios
     r.read_gb_s = 10;
     r.bytes_per_token = 1e8;
     r.bandwidth_bound_tok_s = 100;
