@@ -57,6 +57,8 @@ def ours(args):
         "prefill_tok_s": r["prefill_tok_s"],
         "decode_tok_s": r["decode_tok_s"],
         "forward_ms": {int(k): v for k, v in r["forward_ms"].items()},
+        # Sizes take turns within the run; this is the median of per-round ratios to 1 token.
+        "forward_ratio": {int(k): v for k, v in r.get("forward_cost_ratio", {}).items()},
         "draft_step_ms": r.get("draft_step_ms"),
         "read_gb_s": r["read_gb_s"],
         "bytes_per_token": r["bytes_per_token"],
@@ -106,6 +108,8 @@ def summarize(runs, bw, bytes_per_token):
         "decode_tok_s": median([r["decode_tok_s"] for r in runs]),
         "forward_ms": {n: median([r["forward_ms"].get(n) for r in runs]) for n in runs[0]["forward_ms"]},
     }
+    if runs[0].get("forward_ratio"):
+        s["forward_ratio"] = {n: median([r["forward_ratio"].get(n) for r in runs]) for n in runs[0]["forward_ratio"]}
     if runs[0].get("draft_step_ms") is not None:
         s["draft_step_ms"] = median([r["draft_step_ms"] for r in runs])
     s["fraction_of_bound"] = s["decode_tok_s"] * bytes_per_token / (bw * 1e9)
@@ -146,7 +150,8 @@ def main():
         rounds.append(rnd)
         print(f"round {i + 1}/{args.rounds}: leapfrog decode {rnd['leapfrog']['decode_tok_s']:.2f} tok/s"
               + ("" if args.skip_llama else f", llama.cpp decode {rnd['llama.cpp']['decode_tok_s']:.2f} tok/s")
-              + f" (load {rnd['load_before']:.1f} -> {rnd['load_after']:.1f})", file=sys.stderr)
+              + f" (read bandwidth {rnd['leapfrog']['read_gb_s']:.1f} GB/s,"
+              f" load {rnd['load_before']:.1f} -> {rnd['load_after']:.1f})", file=sys.stderr)
 
     pairs = []
     if not args.skip_llama:
@@ -194,7 +199,7 @@ def main():
     for n in args.forward_sizes:
         row(f"forward {n} tok @ d{args.depth} (ms)", "forward_ms", 1, inverse=True, sub=n)
     for e in engines:
-        if one[e]:
+        if one[e] and "forward_ratio" not in summary[e]:
             summary[e]["forward_ratio"] = {n: v / one[e] for n, v in summary[e]["forward_ms"].items() if v}
     lines.append("| forward n / forward 1 | " + " | ".join(
         ", ".join(f"{n}: {summary[e]['forward_ratio'][n]:.2f}" for n in args.forward_sizes)
