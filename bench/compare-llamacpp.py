@@ -16,7 +16,10 @@ of the memory-bandwidth bound (bytes read per token / read bandwidth).
 On a machine shared with other work, load changes faster than one round takes, so decode is
 also measured in many short pairs (--decode-pairs: `leapfrog generate` of G tokens after an
 8-token prompt, then `llama-bench -p 0 -n G`, back to back): reported are each engine's median
-and best and the median of the per-pair ratios.
+and best and the median of the per-pair ratios. A virtual machine's memory bandwidth can also
+move between levels as other tenants of the host come and go, so each pair is framed by two
+bandwidth probes (`leapfrog bench --local --bandwidth-only`) and pairs are also summarised per
+level (--bandwidth-split).
 
     bench/compare-llamacpp.py --leapfrog build/leapfrog --llama-bench LLAMA/bin/llama-bench \\
         --model e2b-q4_0.gguf [--head e2b-head-q4_0.gguf] -t 2 --rounds 3 -o result.json
@@ -91,6 +94,13 @@ def generate_tok_s(args):
     return r["gen_tok_s"]
 
 
+def read_gb_s(args):
+    """The machine's streaming read bandwidth right now (leapfrog's probe, same threads)."""
+    r, _ = run_json([args.leapfrog, "bench", "--local", "--bandwidth-only", "--json", "-t", str(args.threads),
+                     "--bandwidth-mib", "512"], args.timeout)
+    return r["read_gb_s"]
+
+
 def llama_decode_tok_s(args):
     runs, _ = run_json([args.llama_bench, "-m", args.model, "-t", str(args.threads), "-o", "json", "-p", "0", "-n",
                         str(args.decode_tokens), "-r", "1"], args.timeout)
@@ -137,6 +147,8 @@ def main():
     ap.add_argument("--skip-llama", action="store_true", help="measure leapfrog only")
     ap.add_argument("--decode-pairs", type=int, default=8, help="short back-to-back decode pairs (0: none)")
     ap.add_argument("--decode-tokens", type=int, default=32)
+    ap.add_argument("--bandwidth-split", type=float, default=50.0,
+                    help="GB/s separating the machine's slow and fast bandwidth levels in the pair summary")
     ap.add_argument("-o", "--out", default="")
     args = ap.parse_args()
 
@@ -156,11 +168,13 @@ def main():
     pairs = []
     if not args.skip_llama:
         for i in range(args.decode_pairs):
+            bw0 = read_gb_s(args)
             a = generate_tok_s(args)
             b = llama_decode_tok_s(args)
-            pairs.append({"leapfrog": a, "llama.cpp": b, "load": loadavg()})
+            bw1 = read_gb_s(args)
+            pairs.append({"leapfrog": a, "llama.cpp": b, "load": loadavg(), "read_gb_s": [bw0, bw1]})
             print(f"decode pair {i + 1}/{args.decode_pairs}: leapfrog {a:.2f}, llama.cpp {b:.2f} tok/s "
-                  f"(load {pairs[-1]['load']:.1f})", file=sys.stderr)
+                  f"(read bandwidth {bw0:.1f} -> {bw1:.1f} GB/s, load {pairs[-1]['load']:.1f})", file=sys.stderr)
 
     bw = median([r["leapfrog"]["read_gb_s"] for r in rounds])
     bpt = rounds[0]["leapfrog"]["bytes_per_token"]
@@ -220,6 +234,20 @@ def main():
                      f"{ps['llama.cpp_median']:.2f} | {ps['median_ratio']:.2f}x (median of pair ratios) |")
         lines.append(f"| decode tg{args.decode_tokens}, {len(pairs)} pairs: best (tok/s) | {ps['leapfrog_best']:.2f} | "
                      f"{ps['llama.cpp_best']:.2f} | {ps['best_ratio']:.2f}x |")
+        # The machine's bandwidth moves between levels within minutes; pairs whose probes before
+        # and after agree on a side of the split are summarised per level.
+        for name, keep in (("below", lambda p: max(p["read_gb_s"]) < args.bandwidth_split),
+                           ("above", lambda p: min(p["read_gb_s"]) >= args.bandwidth_split)):
+            sel = [p for p in pairs if keep(p)]
+            if not sel:
+                continue
+            ro = median([p["leapfrog"] for p in sel])
+            rl = median([p["llama.cpp"] for p in sel])
+            rr = median([p["leapfrog"] / p["llama.cpp"] for p in sel if p["llama.cpp"] > 0])
+            result["decode_pairs_summary"][f"{name}_{args.bandwidth_split:g}_gb_s"] = {
+                "pairs": len(sel), "leapfrog_median": ro, "llama.cpp_median": rl, "median_ratio": rr}
+            lines.append(f"| ... {len(sel)} pairs with read bandwidth {name} {args.bandwidth_split:g} GB/s | "
+                         f"{ro:.2f} | {rl:.2f} | {rr:.2f}x |")
     lines.append(f"\nread bandwidth {bw:.1f} GB/s, {bpt / 1e6:.0f} MB read per token, bound "
                  f"{result['bandwidth_bound_tok_s']:.1f} tok/s; load average "
                  + " ".join(f"{x:.1f}" for x in result["load_avg"]))

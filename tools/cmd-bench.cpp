@@ -17,10 +17,12 @@
 
 #include "bench/http-bench.h"
 #include "bench/local-bench.h"
+#include "bench/mem-bandwidth.h"
 #include "bench/png-plot.h"
 #include "cli-util.h"
 #include "commands.h"
 #include "core/error.h"
+#include "core/thread-pool.h"
 
 namespace {
 
@@ -122,6 +124,9 @@ int lf::tools::cmd_bench(int argc, char** argv) {
     app.add_option("--step-repeats", l.step_repeats, "forward/draft-step repeats (--local; default 10)")->check(CLI::PositiveNumber);
     app.add_option("--bandwidth-mib", bandwidth_mib, "streaming-read buffer in MiB (--local; default 1024)")
         ->check(CLI::Range(64, 1 << 20));
+    bool bandwidth_only = false;
+    app.add_flag("--bandwidth-only", bandwidth_only,
+                 "--local: only measure the memory read bandwidth (no model), e.g. to tag other runs with it");
     // --report
     std::vector<std::string> report;
     auto* report_opt = app.add_option("--report", report, "JSON files of earlier --url runs to tabulate together");
@@ -133,6 +138,18 @@ int lf::tools::cmd_bench(int argc, char** argv) {
     if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
     auto log = quiet ? no_log : log_line;
 
+    if (bandwidth_only && !local) fail("--bandwidth-only goes with --local");
+    if (local && bandwidth_only) {
+        thread_pool pool(l.n_threads > 0 ? l.n_threads : default_thread_count());
+        const bandwidth_result bw = measure_read_bandwidth(static_cast<size_t>(bandwidth_mib) << 20, 8, pool);
+        json j = {{"read_gb_s", bw.read_gb_s}, {"median_gb_s", bw.median_gb_s}, {"threads", pool.size()},
+                  {"buffer_bytes", bw.buffer_bytes}, {"passes", bw.passes}};
+        if (!json_out.empty()) write_text(json_out, j.dump(2) + "\n");
+        if (json_stdout) std::printf("%s\n", j.dump().c_str());
+        else std::printf("read bandwidth %.2f GB/s (best of %d passes, median %.2f), %d threads\n", bw.read_gb_s,
+                         bw.passes, bw.median_gb_s, pool.size());
+        return 0;
+    }
     if (local) {
         if (l.model_path.empty()) fail("--local needs -m TARGET.gguf");
         l.bandwidth_bytes = static_cast<size_t>(bandwidth_mib) << 20;

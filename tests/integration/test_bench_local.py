@@ -58,6 +58,18 @@ def main():
     for row in ("prefill pp64", "decode tg16", "bandwidth bound", "forward 8 tok", "draft step"):
         t.check(row in p.stdout, f"table row '{row}'")
 
+    # forward_cost_ratio: the median of per-round ratios, so 1 token is exactly 1.
+    t.check(j["forward_cost_ratio"]["1"] == 1.0 and all(v > 0 for v in j["forward_cost_ratio"].values()),
+            f"forward cost ratios {j['forward_cost_ratio']}")
+
+    # The bandwidth probe alone: no model, a positive figure, the best pass at least the median.
+    p = t.run("bench", "--local", "--bandwidth-only", "--json", "--bandwidth-mib", "64", "-t", "2")
+    b = json.loads(p.stdout)
+    t.check(b["read_gb_s"] > 0 and b["read_gb_s"] >= b["median_gb_s"] and b["threads"] == 2,
+            f"bandwidth probe: {b}")
+    p = t.run("bench", "--bandwidth-only", check=False)
+    t.check(p.returncode != 0 and "--local" in p.stderr, "--bandwidth-only without --local: clear error")
+
     p = t.run("bench", "--local", check=False)
     t.check(p.returncode != 0 and "-m" in p.stderr, "--local without -m: clear error")
     p = t.run("bench", "--local", "-m", t.work / "missing.gguf", check=False)
