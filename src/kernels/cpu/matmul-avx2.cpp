@@ -259,18 +259,13 @@ using quant_tile_fn = void (*)(const uint8_t*, size_t, int64_t, const q8_lanes<8
 
 constexpr int k_tile_r = 4;         // activation rows per weight-row pass
 constexpr int64_t k_act_rows = 32;  // activation rows kept in cache while a task's weights stream by
-// Weight rows per tile for r activation rows: sixteen ymm registers hold W * r accumulators
-// beside a row's eight weight registers.
-constexpr int tile_w(int r) { return r == 1 ? 4 : r == 2 ? 2 : 1; }
+// Weight rows per tile: one, so each thread reads one sequential stream of weight rows (the
+// memory system serves that fastest; see the AVX-512 kernels).
+constexpr int tile_w(int) { return 1; }
 
 template <typename Block, int R>
 constexpr std::array<quant_tile_fn, 4> quant_tiles_r() {
-    if constexpr (tile_w(R) == 4)
-        return {&quant_tile<Block, 1, R>, &quant_tile<Block, 2, R>, &quant_tile<Block, 3, R>, &quant_tile<Block, 4, R>};
-    else if constexpr (tile_w(R) == 2)
-        return {&quant_tile<Block, 1, R>, &quant_tile<Block, 2, R>, nullptr, nullptr};
-    else
-        return {&quant_tile<Block, 1, R>, nullptr, nullptr, nullptr};
+    return {&quant_tile<Block, 1, R>, nullptr, nullptr, nullptr};
 }
 template <typename Block>
 constexpr std::array<std::array<quant_tile_fn, 4>, k_tile_r> quant_tiles() {
