@@ -12,9 +12,10 @@
 // activation row) accumulator; one fixed horizontal sum ends the row. That sequence is the same
 // in every tile, so a row's result does not depend on its batch; it differs from the scalar
 // reference (one f32 sum of blocks in order) by f32 rounding only. The scales of the sixteen
-// blocks come from word permutes of the same loads (no gathers). Tiles of one weight row x up
-// to 8 activation rows, 16 activation rows for prefill: a weight row's transposed group serves
-// all the tile's activation rows, and each thread streams its weight rows in order.
+// blocks come from word permutes of the same loads (no gathers). Tiles of up to 4 weight rows x
+// 8 activation rows (16 accumulators; one weight row while the activations are small, so each
+// thread streams its weight rows in order), 16 activation rows for prefill: a weight row's
+// transposed group serves all the tile's activation rows.
 // Float weights: 4x4 tiles of weight x activation rows, 16-wide FMAs (tolerance vs. the
 // reference).
 #include "kernels/cpu/matmul-impl.h"
@@ -280,14 +281,21 @@ using quant_tile_fn = void (*)(const uint8_t*, size_t, int64_t, const q8_group*,
 
 constexpr int k_tile_r = 8;         // activation rows per weight-row pass
 constexpr int64_t k_act_rows = 32;  // activation rows kept in cache while a task's weights stream by
-// Weight rows per tile: one. Each thread then reads one sequential stream of weight rows, which
-// the memory system serves near the machine's streaming rate; tiles of 4 rows (4 streams one
-// row apart, sharing the activation loads) read 15-25% slower from DRAM at 1-4 activation rows.
-constexpr int tile_w(int) { return 1; }
+// Weight rows per tile. One while the tile's activation rows take at most 32 KiB (they then
+// stay in L1 for every weight row): each thread reads one sequential stream of weight rows,
+// which DRAM serves near its streaming rate, while tiles of 4 rows (4 streams one row apart)
+// measured 10-25% slower. Larger activations (n_in = 12288 at 4 rows: 60 KiB) would be
+// reloaded from L2 for every weight row, 2-3x slower; there up to 16 accumulators let one
+// load of the activations serve several weight rows.
+constexpr size_t k_l1_act_bytes = 32 << 10;
+constexpr int tile_w(int r) { return r <= 4 ? 4 : 2; }
 
 template <typename Block, int R>
 constexpr std::array<quant_tile_fn, 4> quant_tiles_r() {
-    return {&quant_tile<Block, 1, R>, nullptr, nullptr, nullptr};
+    if constexpr (tile_w(R) == 4)
+        return {&quant_tile<Block, 1, R>, &quant_tile<Block, 2, R>, &quant_tile<Block, 3, R>, &quant_tile<Block, 4, R>};
+    else
+        return {&quant_tile<Block, 1, R>, &quant_tile<Block, 2, R>, nullptr, nullptr};
 }
 template <typename Block>
 constexpr std::array<std::array<quant_tile_fn, 4>, k_tile_r> quant_tiles() {
@@ -318,7 +326,7 @@ LF_AVX512 void quant_rows(const matmul_job& job, int64_t o0, int64_t o1) {
                 continue;
             }
             const int n_r = static_cast<int>(std::min<int64_t>(k_tile_r, t1 - r));
-            const int max_w = tile_w(n_r);
+            const int max_w = static_cast<size_t>(n_r) * ng * sizeof(q8_group) <= k_l1_act_bytes ? 1 : tile_w(n_r);
             for (int64_t o = o0; o < o1;) {
                 const int n_w = static_cast<int>(std::min<int64_t>(max_w, o1 - o));
                 const uint8_t* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
