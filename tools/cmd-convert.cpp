@@ -1,4 +1,4 @@
-// leapfrog convert HF_DIR -o OUT.gguf [--outtype f32|f16|bf16|q8_0|q4_0] [--vocab-only]
+// leapfrog convert HF_DIR -o OUT.gguf [--outtype f32|f16|bf16|q8_0|q4_0] [--vocab-only] [--no-centroids]
 // Converts a Hugging Face Gemma 4 target or assistant checkpoint to GGUF. Progress goes to
 // stderr only when stderr is a terminal.
 #include <unistd.h>
@@ -15,7 +15,7 @@
 int lf::tools::cmd_convert(int argc, char** argv) {
     CLI::App app{"Convert a Hugging Face Gemma 4 checkpoint (target or assistant) to GGUF.", "leapfrog convert"};
     std::string hf_dir, out, outtype = "f16", name;
-    bool vocab_only = false;
+    bool vocab_only = false, no_centroids = false;
     int threads = 0;
     app.add_option("HF_DIR", hf_dir, "directory with config.json and model.safetensors (or shards)")->required();
     app.add_option("-o,--outfile", out, "output GGUF path")->required();
@@ -23,6 +23,8 @@ int lf::tools::cmd_convert(int argc, char** argv) {
     app.add_flag("--vocab-only", vocab_only, "write only the metadata and tokenizer, no tensors");
     app.add_option("--name", name, "general.name (default: from the directory name)");
     app.add_option("-t,--threads", threads, "threads for converting tensors (default: all CPUs)");
+    app.add_flag("--no-centroids", no_centroids,
+                 "assistants: leave out the centroid head (masked_embd_*), as llama.cpp's converter does");
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -38,6 +40,7 @@ int lf::tools::cmd_convert(int argc, char** argv) {
     opt.vocab_only = vocab_only;
     opt.name = name;
     opt.n_threads = threads;
+    opt.no_centroids = no_centroids;
 
     const bool tty = isatty(STDERR_FILENO) != 0;
     lf::convert_hf_to_gguf(hf_dir, out, opt, [&](size_t i, size_t n, const lf::planned_tensor& t) {

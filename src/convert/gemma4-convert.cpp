@@ -462,6 +462,7 @@ conversion plan_conversion(const std::string& hf_dir, const convert_options& opt
         return cv;
     }
     cv.config = read_hf_config(hf_dir);
+    if (opt.no_centroids && cv.config.assistant) cv.config.assistant->use_ordered_embeddings = false;
     const hf_model_config& m = cv.config;
     const auto& c = m.text;
     const std::string name = opt.name.empty() ? name_from_dir(hf_dir) : opt.name;

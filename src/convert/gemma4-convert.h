@@ -29,6 +29,10 @@ struct convert_options {
     bool vocab_only = false;   // metadata and tokenizer only, no tensors (needs tokenizer.json)
     std::string name;          // general.name; empty: from the directory name
     int n_threads = 0;         // 0: all CPUs
+    // Assistants with use_ordered_embeddings: leave out the centroid head (masked_embd_*) and
+    // its keys, as llama.cpp's converter does (its loader rejects files that carry them); the
+    // head then scores the whole vocabulary with its dense LM head.
+    bool no_centroids = false;
 };
 
 struct planned_tensor {

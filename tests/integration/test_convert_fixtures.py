@@ -302,6 +302,37 @@ def main():
                 failures += 1
                 print(f"FAIL {e}")
             out.unlink(missing_ok=True)
+    # --no-centroids: an assistant with the centroid head converts as if it had none (what
+    # llama.cpp's converter writes), and the file still drives speculative decoding.
+    for d in dirs:
+        cfg = json.loads((d / "config.json").read_text())
+        if not cfg.get("use_ordered_embeddings"):
+            continue
+        label = f"{d.parent.name}/{d.name} f32 --no-centroids"
+        out = work / f"{d.parent.name}-{d.name}-nocentroids.gguf"
+        target = work / f"{d.parent.name}-target.gguf"
+        try:
+            r = subprocess.run([args.binary, "convert", str(d), "-o", str(out), "--outtype", "f32", "--no-centroids"],
+                               capture_output=True, text=True)
+            check(r.returncode == 0, f"{label}: convert failed ({r.returncode}): {r.stderr.strip()}")
+            reader = GGUFReader(str(out))
+            plain = dict(cfg, use_ordered_embeddings=False)
+            check_metadata(reader, plain, "f32", label)
+            check_tensors(reader, d, plain, "f32", label)
+            check(not any("masked_embd" in t.name for t in reader.tensors), f"{label}: centroid tensors left out")
+            check(not any("masked_embedding" in f for f in reader.fields), f"{label}: centroid keys left out")
+            r = subprocess.run([args.binary, "convert", str(d.parent / "hf"), "-o", str(target), "--outtype", "f32"],
+                               capture_output=True, text=True)
+            check(r.returncode == 0, f"{label}: target convert failed: {r.stderr.strip()}")
+            r = subprocess.run([args.binary, "generate", "-m", str(target), "--mtp", str(out), "--tokens", "2,10,20",
+                                "-n", "8", "--json"], capture_output=True, text=True)
+            check(r.returncode == 0, f"{label}: generate with the head failed: {r.stderr.strip()}")
+            check(json.loads(r.stdout)["n_drafted"] > 0, f"{label}: the head drafted")
+            n_checked += 1
+            print(f"ok   {label}")
+        except Failure as e:
+            failures += 1
+            print(f"FAIL {e}")
     print(f"{n_checked} conversions checked, {failures} failed")
     return 1 if failures or n_checked == 0 else 0
 
