@@ -24,17 +24,6 @@ void run_parallel(thread_pool& pool, int64_t n_tasks, const F& fn) {
     pool.parallel_for(n_tasks, std::cref(fn));
 }
 
-std::vector<float> make_inv_freq(float base, int head_dim, const std::vector<float>* factors) {
-    std::vector<float> inv(head_dim / 2);
-    for (int i = 0; i < head_dim / 2; ++i) {
-        float exponent = static_cast<float>(2 * i) / static_cast<float>(head_dim);
-        float f = static_cast<float>(1.0 / std::pow(static_cast<double>(base), static_cast<double>(exponent)));
-        if (factors) f = (*factors)[i] >= 1e29f ? 0.0f : f / (*factors)[i];
-        inv[i] = f;
-    }
-    return inv;
-}
-
 // The target layer a drafter layer of the given type reads: the target's last layer of that
 // type that owns its KV.
 int source_layer(const gemma4_hparams& t, bool sliding) {
@@ -66,8 +55,8 @@ gemma4_assistant::gemma4_assistant(const std::string& path, const gemma4_model& 
     post_proj_ = w.matrix("nextn.post_projection.weight", d, B);
     std::vector<float> rope_freqs;
     if (w.has("rope_freqs.weight")) rope_freqs = w.vec("rope_freqs.weight", hp_.head_dim_full / 2);
-    inv_freq_full_ = make_inv_freq(hp_.rope_base_full, hp_.head_dim_full, rope_freqs.empty() ? nullptr : &rope_freqs);
-    inv_freq_swa_ = make_inv_freq(hp_.rope_base_swa, hp_.head_dim_swa, nullptr);
+    inv_freq_full_ = rope_inv_freq(hp_.rope_base_full, hp_.head_dim_full, rope_freqs.empty() ? nullptr : &rope_freqs);
+    inv_freq_swa_ = rope_inv_freq(hp_.rope_base_swa, hp_.head_dim_swa, nullptr);
     if (hp_.sliding_window != th.sliding_window)
         fail("assistant head does not fit the target: sliding window {} vs the target's {}", hp_.sliding_window,
              th.sliding_window);

@@ -30,21 +30,6 @@ void run_parallel(thread_pool& pool, int64_t n_tasks, const F& fn) {
 // Reference implementations form these scales as a double and round to f32.
 float fsqrt(double v) { return static_cast<float>(std::sqrt(v)); }
 
-std::vector<float> make_inv_freq(float base, int head_dim, const std::vector<float>* factors) {
-    std::vector<float> inv(head_dim / 2);
-    for (int i = 0; i < head_dim / 2; ++i) {
-        float exponent = static_cast<float>(2 * i) / static_cast<float>(head_dim);
-        float f = static_cast<float>(1.0 / std::pow(static_cast<double>(base), static_cast<double>(exponent)));
-        if (factors) {
-            // Proportional RoPE: a huge factor marks a dimension that does not rotate at all.
-            float factor = (*factors)[i];
-            f = factor >= 1e29f ? 0.0f : f / factor;
-        }
-        inv[i] = f;
-    }
-    return inv;
-}
-
 // Cosines and sines of each row's RoPE angles for one layer type (kind 0 full, 1 sliding), made
 // once per forward chunk and layer type and shared by every layer and head of that type:
 // f32 [n, head_dim] = [cos of head_dim/2 pairs, sin of head_dim/2 pairs] per row. Per thread
@@ -99,8 +84,8 @@ void gemma4_model::load() {
     }
     std::vector<float> rope_freqs;
     if (w.has("rope_freqs.weight")) rope_freqs = w.vec("rope_freqs.weight", hp_.head_dim_full / 2);
-    inv_freq_full_ = make_inv_freq(hp_.rope_base_full, hp_.head_dim_full, rope_freqs.empty() ? nullptr : &rope_freqs);
-    inv_freq_swa_ = make_inv_freq(hp_.rope_base_swa, hp_.head_dim_swa, nullptr);
+    inv_freq_full_ = rope_inv_freq(hp_.rope_base_full, hp_.head_dim_full, rope_freqs.empty() ? nullptr : &rope_freqs);
+    inv_freq_swa_ = rope_inv_freq(hp_.rope_base_swa, hp_.head_dim_swa, nullptr);
 
     layers_.resize(hp_.n_layer);
     int n_cache_layers = 0;

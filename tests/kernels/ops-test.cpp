@@ -263,3 +263,17 @@ TEST(Ops, RopeWithSharedAnglesEqualsRope) {
 }
 
 }  // namespace
+
+TEST(Rope, InverseFrequenciesAndProportionalFactors) {
+    const std::vector<float> plain = lf::rope_inv_freq(10000.0f, 8, nullptr);  // f32 [4]
+    ASSERT_EQ(plain.size(), 4u);
+    for (int i = 0; i < 4; ++i)
+        EXPECT_EQ(plain[i], static_cast<float>(1.0 / std::pow(10000.0, static_cast<double>(2.0f * i / 8.0f)))) << i;
+    // A factor divides its frequency; a huge factor switches the dimension off (no rotation).
+    const std::vector<float> factors = {1.0f, 2.0f, 1e30f, 4.0f};
+    const std::vector<float> scaled = lf::rope_inv_freq(10000.0f, 8, &factors);
+    EXPECT_EQ(scaled[0], plain[0]);
+    EXPECT_EQ(scaled[1], plain[1] / 2.0f);
+    EXPECT_EQ(scaled[2], 0.0f);
+    EXPECT_EQ(scaled[3], plain[3] / 4.0f);
+}

@@ -80,6 +80,17 @@ void rope_neox(float* x, int head_dim, int pos, const float* inv_freq) {
     }
 }
 
+std::vector<float> rope_inv_freq(float base, int head_dim, const std::vector<float>* factors) {
+    std::vector<float> inv(head_dim / 2);
+    for (int i = 0; i < head_dim / 2; ++i) {
+        float exponent = static_cast<float>(2 * i) / static_cast<float>(head_dim);
+        float f = static_cast<float>(1.0 / std::pow(static_cast<double>(base), static_cast<double>(exponent)));
+        if (factors) f = (*factors)[i] >= 1e29f ? 0.0f : f / (*factors)[i];
+        inv[i] = f;
+    }
+    return inv;
+}
+
 void rope_angles(int head_dim, int pos, const float* inv_freq, float* cs) {
     int half = head_dim / 2;
     for (int i = 0; i < half; ++i) {

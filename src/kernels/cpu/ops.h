@@ -3,6 +3,7 @@
 // so a token's activations do not depend on the batch it is in.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 namespace lf {
 
@@ -26,6 +27,11 @@ void rope_neox(float* x, int head_dim, int pos, const float* inv_freq);
 // every head: cs = f32 [cos of head_dim/2 pairs, sin of head_dim/2 pairs]. Bit-identical to
 // rope_neox.
 void rope_angles(int head_dim, int pos, const float* inv_freq, float* cs);
+
+// RoPE inverse frequencies f32 [head_dim / 2]: base^(-2i / head_dim), formed in double and
+// rounded to f32 as the reference does; with factors (proportional RoPE, f32 [head_dim / 2]) each
+// is divided by its factor, and a factor >= 1e29 marks a dimension that does not rotate (0).
+std::vector<float> rope_inv_freq(float base, int head_dim, const std::vector<float>* factors);
 void rope_neox_cs(float* x, int head_dim, const float* inv_freq, const float* cs);
 
 // a += s * b  [n]
