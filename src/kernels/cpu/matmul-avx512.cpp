@@ -230,9 +230,15 @@ LF_AVX512_INLINE void quant_step(__m512 (&acc)[R], const wgroup& g, const q8_gro
     LF_UNROLL
     for (int k = 0; k < R; ++k) {
         const q8_group& a = x[k * x_stride + i];
-        __m512i s = _mm512_load_si512(a.bias);
+        // Two chains of four dpbusd instead of one of eight: half the latency before the sum is
+        // ready, and integer sums are exact, so the result is the same.
+        __m512i s0 = _mm512_load_si512(a.bias), s1 = _mm512_setzero_si512();
         LF_UNROLL
-        for (int t = 0; t < 8; ++t) s = _mm512_dpbusd_epi32(s, g.q[t], _mm512_load_si512(a.x[t]));
+        for (int t = 0; t < 4; ++t) {
+            s0 = _mm512_dpbusd_epi32(s0, g.q[t], _mm512_load_si512(a.x[t]));
+            s1 = _mm512_dpbusd_epi32(s1, g.q[t + 4], _mm512_load_si512(a.x[t + 4]));
+        }
+        const __m512i s = _mm512_add_epi32(s0, s1);
         acc[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(g.d, _mm512_load_ps(a.d)), acc[k]);
     }
 }
