@@ -205,8 +205,10 @@ TEST(Attention, LevelsMatchReferenceAndIgnoreSpanCuts) {
 TEST(Attention, GroupedHeadsMatchSingleHeads) {
     std::mt19937 rng(16);
     std::normal_distribution<float> nd(0.0f, 1.0f);
-    for (int head_dim : {16, 256}) {
-        for (int nh : {1, 3, 8, 11}) {
+    // Group sizes cover every tile shape of the SIMD kernels (4, 2 and 1 heads per tile, and
+    // 16-wide output chunks left over when head_dim / 16 is not a multiple of the tile).
+    for (int head_dim : {16, 48, 256}) {
+        for (int nh : {1, 2, 3, 6, 8, 11}) {
             const int n = 77;
             const kv_rows kv = make_kv(n, head_dim, rng, head_dim >= 256 ? 0.2f : 1.0f);
             const size_t q_stride = head_dim + 5, acc_stride = head_dim + 7, part_stride = 3;

@@ -69,17 +69,6 @@ attn_partial attend_partial_scalar(const float* q, const kv_span* spans, int n_s
 
 namespace cpu {
 
-attn_partial attend_partial_isa(cpu_isa isa, const float* q, const kv_span* spans, int n_spans, int skip, int count,
-                                int head_dim, float* acc) {
-#if defined(__x86_64__)
-    if (isa == cpu_isa::avx512 && head_dim % 16 == 0)
-        return attend_partial_avx512(q, spans, n_spans, skip, count, head_dim, acc);
-    if ((isa == cpu_isa::avx512 || isa == cpu_isa::avx2) && head_dim % 8 == 0)
-        return attend_partial_avx2(q, spans, n_spans, skip, count, head_dim, acc);
-#endif
-    return attend_partial_scalar(q, spans, n_spans, skip, count, head_dim, acc);
-}
-
 void attend_partial_heads_isa(cpu_isa isa, const float* q, int nh, size_t q_stride, const kv_span* spans,
                               int n_spans, int skip, int count, int head_dim, float* acc, size_t acc_stride,
                               attn_partial* parts, size_t part_stride) {
@@ -100,9 +89,17 @@ void attend_partial_heads_isa(cpu_isa isa, const float* q, int nh, size_t q_stri
         }
 #endif
         for (int g = 0; g < n; ++g)
-            ph[g * part_stride] = attend_partial_isa(isa, qh + g * q_stride, spans, n_spans, skip, count, head_dim,
-                                                     ah + g * acc_stride);
+            ph[g * part_stride] =
+                attend_partial_scalar(qh + g * q_stride, spans, n_spans, skip, count, head_dim, ah + g * acc_stride);
     }
+}
+
+// One head is a group of one: the SIMD levels have a single kernel for any number of heads.
+attn_partial attend_partial_isa(cpu_isa isa, const float* q, const kv_span* spans, int n_spans, int skip, int count,
+                                int head_dim, float* acc) {
+    attn_partial p;
+    attend_partial_heads_isa(isa, q, 1, 0, spans, n_spans, skip, count, head_dim, acc, 0, &p, 1);
+    return p;
 }
 
 }  // namespace cpu
@@ -112,11 +109,6 @@ void attend_partial_heads(const float* q, int nh, size_t q_stride, const kv_span
                           size_t part_stride) {
     cpu::attend_partial_heads_isa(active_isa(), q, nh, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride,
                                   parts, part_stride);
-}
-
-attn_partial attend_partial(const float* q, const kv_span* spans, int n_spans, int skip, int count, int head_dim,
-                            float* acc) {
-    return cpu::attend_partial_isa(active_isa(), q, spans, n_spans, skip, count, head_dim, acc);
 }
 
 void merge_partials(const attn_partial* parts, const float* acc, int n, int head_dim, float* out) {
@@ -132,16 +124,6 @@ void merge_partials(const attn_partial* parts, const float* acc, int n, int head
     }
     if (l > 0.f)
         for (int d = 0; d < head_dim; ++d) out[d] /= l;
-}
-
-void attend_one_head(const float* q, const kv_span* spans, int n_spans, int head_dim, float* out) {
-    int total = 0;
-    for (int i = 0; i < n_spans; ++i) total += spans[i].n;
-    attn_partial p = attend_partial(q, spans, n_spans, 0, total, head_dim, out);
-    if (p.l > 0.f) {
-        float inv = 1.f / p.l;
-        for (int d = 0; d < head_dim; ++d) out[d] *= inv;
-    }
 }
 
 }  // namespace lf

@@ -22,15 +22,9 @@ struct attn_partial {
     float l;  // sum of exp(score - m)
 };
 
-// out = softmax_j(q · k_j) v_j over every position of the spans. q, out: f32 [head_dim].
-void attend_one_head(const float* q, const kv_span* spans, int n_spans, int head_dim, float* out);
-
-// The unnormalised partial of positions [skip, skip + count) of the spans (in span order).
-attn_partial attend_partial(const float* q, const kv_span* spans, int n_spans, int skip, int count, int head_dim,
-                            float* acc);
-
-// The same for nh query heads that share these keys and values (grouped-query attention), so the
-// keys and values are read once for all of them: head g's query at q + g * q_stride, its
+// The unnormalised partials of positions [skip, skip + count) of the spans (in span order) for
+// nh query heads that share these keys and values (grouped-query attention), so the keys and
+// values are read once for all of them: head g's query at q + g * q_stride, its
 // partial output at acc + g * acc_stride (f32 [head_dim]) and parts[g * part_stride]. Each
 // head's result depends only on its own query and the keys.
 void attend_partial_heads(const float* q, int nh, size_t q_stride, const kv_span* spans, int n_spans, int skip,

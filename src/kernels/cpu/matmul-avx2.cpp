@@ -257,19 +257,13 @@ LF_AVX2 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lanes<
 
 using quant_tile_fn = void (*)(const uint8_t*, size_t, int64_t, const q8_lanes<8>*, int64_t, float*);
 
-constexpr int k_tile_r = 4;         // activation rows per weight-row pass
-constexpr int64_t k_act_rows = 32;  // activation rows kept in cache while a task's weights stream by
-// Weight rows per tile: one, so each thread reads one sequential stream of weight rows (the
-// memory system serves that fastest; see the AVX-512 kernels).
-constexpr int tile_w(int) { return 1; }
+constexpr int k_tile_r = 4;  // activation rows per weight-row pass
 
-template <typename Block, int R>
-constexpr std::array<quant_tile_fn, 4> quant_tiles_r() {
-    return {&quant_tile<Block, 1, R>, nullptr, nullptr, nullptr};
-}
+// One weight row per tile, so each thread reads one sequential stream of weight rows (the
+// memory system serves that fastest; see the AVX-512 kernels).
 template <typename Block>
-constexpr std::array<std::array<quant_tile_fn, 4>, k_tile_r> quant_tiles() {
-    return {quant_tiles_r<Block, 1>(), quant_tiles_r<Block, 2>(), quant_tiles_r<Block, 3>(), quant_tiles_r<Block, 4>()};
+constexpr std::array<quant_tile_fn, k_tile_r> quant_tiles() {
+    return {&quant_tile<Block, 1, 1>, &quant_tile<Block, 1, 2>, &quant_tile<Block, 1, 3>, &quant_tile<Block, 1, 4>};
 }
 
 template <typename Block>
@@ -279,19 +273,15 @@ LF_AVX2 void quant_rows(const matmul_job& job, int64_t o0, int64_t o1) {
     const size_t rb = row_bytes(w.type, w.n_in);
     const int64_t nb = w.n_in / qk8_0, ng = q8_lanes_per_row<8>(w.n_in);
     const auto* xq = static_cast<const q8_lanes<8>*>(job.xq);
-    float out[4 * k_tile_r];
+    float out[k_tile_r];
     for (int64_t t0 = 0; t0 < job.n_rows; t0 += k_act_rows) {
         const int64_t t1 = std::min(job.n_rows, t0 + k_act_rows);
         for (int64_t r = t0; r < t1;) {
             const int n_r = static_cast<int>(std::min<int64_t>(k_tile_r, t1 - r));
-            const int max_w = tile_w(n_r);
-            for (int64_t o = o0; o < o1;) {
-                const int n_w = static_cast<int>(std::min<int64_t>(max_w, o1 - o));
+            for (int64_t o = o0; o < o1; ++o) {
                 const uint8_t* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
-                tiles[n_r - 1][n_w - 1](wrow, rb, nb, xq + r * ng, ng, out);
-                for (int j = 0; j < n_w; ++j)
-                    for (int k = 0; k < n_r; ++k) job.y[(r + k) * w.n_out + o + j] = out[j * n_r + k];
-                o += n_w;
+                tiles[n_r - 1](wrow, rb, nb, xq + r * ng, ng, out);
+                for (int k = 0; k < n_r; ++k) job.y[(r + k) * w.n_out + o] = out[k];
             }
             r += n_r;
         }

@@ -285,8 +285,7 @@ LF_AVX512 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_grou
 
 using quant_tile_fn = void (*)(const uint8_t*, size_t, int64_t, const q8_group*, int64_t, float*);
 
-constexpr int k_tile_r = 8;         // activation rows per weight-row pass
-constexpr int64_t k_act_rows = 32;  // activation rows kept in cache while a task's weights stream by
+constexpr int k_tile_r = 8;  // activation rows per weight-row pass
 // Weight rows per tile. One while the tile's activation rows take at most 32 KiB (they then
 // stay in L1 for every weight row): each thread reads one sequential stream of weight rows,
 // which DRAM serves near its streaming rate, while tiles of 4 rows (4 streams one row apart)

@@ -99,6 +99,10 @@ inline size_t q8_lanes_bytes(dtype, int64_t n_rows, int64_t n_in) {
 }
 inline int64_t q8_groups_per_row(int64_t n_in) { return q8_lanes_per_row<16>(n_in); }
 
+// Activation rows the quantized kernels keep in cache while a task's weights stream by: a batch
+// of at most this many rows reads each weight once (the driver sizes its tasks on that).
+constexpr int64_t k_act_rows = 32;
+
 // Quantized tiles prefetch the weight rows this far ahead of the rows they read: about 7 KiB of
 // q4_0 at n_in = 1536, a few hundred nanoseconds of streaming, enough to cover DRAM latency
 // when four activation rows slow down how fast each group is consumed.

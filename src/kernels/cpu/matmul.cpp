@@ -325,10 +325,6 @@ cpu_isa active_isa() {
 
 const char* kernel_isa() { return isa_name(active_isa()); }
 
-// Batches up to this many rows stream each weight once (the kernels keep 32 activation rows
-// in cache while a task's weights go by).
-constexpr int64_t k_stream_rows = 32;
-
 // Below this much weight traffic (per four activation rows) a product runs on one thread.
 constexpr int64_t k_min_parallel_bytes = 192 * 1024;
 
@@ -387,7 +383,7 @@ void matmul_multi_isa(cpu_isa isa, const matmul_part* parts, int n_parts, const 
         if (cpu::is_block_type(w.type)) job.xq = xq_of[w.type == dtype::q4_0 ? 0 : 1];
         const int64_t rb = static_cast<int64_t>(row_bytes(w.type, w.n_in));
         const int64_t bytes = rb * w.n_out;
-        const int64_t target = n_rows <= k_stream_rows
+        const int64_t target = n_rows <= cpu::k_act_rows
                                    ? std::clamp<int64_t>(bytes / (2 * pool.size()), 32 << 10, 4 << 20)
                                    : std::clamp<int64_t>(bytes / (8 * pool.size()), 32 << 10, 256 << 10);
         per_task[i] = std::max<int64_t>(4, (target / rb + 3) & ~int64_t{3});

@@ -105,61 +105,10 @@ LF_AVX2 void softcap_avx2(float* x, int64_t n, float cap) {
     }
 }
 
-LF_AVX2 attn_partial attend_partial_avx2(const float* q, const kv_span* spans, int n_spans, int skip, int count,
-                                         int head_dim, float* acc) {
-    constexpr int B = 8;  // keys per block
-    const int nd = head_dim / 8;
-    for (int d = 0; d < head_dim; d += 8) _mm256_storeu_ps(acc + d, _mm256_setzero_ps());
-    float m = -std::numeric_limits<float>::infinity();
-    float l = 0.0f;
-    for (int b0 = 0; b0 < count; b0 += B) {
-        const int nk = std::min(B, count - b0);
-        const float* k_rows[B];
-        const float* v_rows[B];
-        span_rows(spans, n_spans, skip + b0, nk, k_rows, v_rows);
-        // The next block's rows are requested one key at a time while this block is scored.
-        const float* pk_rows[B];
-        const float* pv_rows[B];
-        const int nn = b0 + B < count ? std::min(B, count - b0 - B) : 0;
-        if (nn > 0) span_rows(spans, n_spans, skip + b0 + B, nn, pk_rows, pv_rows);
-        alignas(32) float s[B];
-        float bm = -std::numeric_limits<float>::infinity();
-        for (int i = 0; i < nk; ++i) {
-            if (i < nn) prefetch_row_pair(pk_rows[i], pv_rows[i], head_dim);
-            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-            int d = 0;
-            for (; d + 16 <= head_dim; d += 16) {
-                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k_rows[i] + d), a0);
-                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), _mm256_loadu_ps(k_rows[i] + d + 8), a1);
-            }
-            if (d < head_dim) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k_rows[i] + d), a0);
-            s[i] = hsum(_mm256_add_ps(a0, a1));
-            bm = std::max(bm, s[i]);
-        }
-        for (int i = nk; i < B; ++i) s[i] = -std::numeric_limits<float>::infinity();
-        const float m_new = std::max(m, bm);
-        const float c = m == -std::numeric_limits<float>::infinity()
-                            ? 0.0f
-                            : _mm256_cvtss_f32(exp8(_mm256_set1_ps(m - m_new)));
-        const __m256i valid = tail_mask(nk);
-        const __m256 p = _mm256_and_ps(_mm256_castsi256_ps(valid), exp8(_mm256_sub_ps(_mm256_load_ps(s), _mm256_set1_ps(m_new))));
-        _mm256_store_ps(s, p);
-        l = l * c + hsum(p);
-        m = m_new;
-        const __m256 cv = _mm256_set1_ps(c);
-        for (int dc = 0; dc < nd; ++dc) {
-            __m256 a = _mm256_mul_ps(_mm256_loadu_ps(acc + 8 * dc), cv);
-            for (int i = 0; i < nk; ++i) a = _mm256_fmadd_ps(_mm256_set1_ps(s[i]), _mm256_loadu_ps(v_rows[i] + 8 * dc), a);
-            _mm256_storeu_ps(acc + 8 * dc, a);
-        }
-    }
-    return {m, l};
-}
-
 namespace {
 
 // NH query heads against the same keys: every key and value row is loaded once per block for all
-// heads. Per head the sequence is attend_partial_avx2's.
+// heads, and each head's sequence does not depend on NH (one head is a group of one).
 template <int NH>
 LF_AVX2 void attend_heads(const float* q, size_t q_stride, const kv_span* spans, int n_spans, int skip, int count,
                           int head_dim, float* acc, size_t acc_stride, attn_partial* parts, size_t part_stride) {

@@ -110,64 +110,13 @@ LF_AVX512 void softcap_avx512(float* x, int64_t n, float cap) {
     }
 }
 
-LF_AVX512 attn_partial attend_partial_avx512(const float* q, const kv_span* spans, int n_spans, int skip, int count,
-                                             int head_dim, float* acc) {
-    constexpr int B = 16;  // keys per block
-    const int nd = head_dim / 16;
-    for (int d = 0; d < head_dim; d += 16) _mm512_storeu_ps(acc + d, _mm512_setzero_ps());
-    float m = -std::numeric_limits<float>::infinity();
-    float l = 0.0f;
-    for (int b0 = 0; b0 < count; b0 += B) {
-        const int nk = std::min(B, count - b0);
-        const float* k_rows[B];
-        const float* v_rows[B];
-        span_rows(spans, n_spans, skip + b0, nk, k_rows, v_rows);
-        // The next block's rows are requested one key at a time while this block is scored, so
-        // they arrive from memory in the background (nothing keeps them cached between steps).
-        const float* pk_rows[B];
-        const float* pv_rows[B];
-        const int nn = b0 + B < count ? std::min(B, count - b0 - B) : 0;
-        if (nn > 0) span_rows(spans, n_spans, skip + b0 + B, nn, pk_rows, pv_rows);
-        alignas(64) float s[B];
-        for (int i = 0; i < nk; ++i) {
-            if (i < nn) prefetch_row_pair(pk_rows[i], pv_rows[i], head_dim);
-            __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-            int d = 0;
-            for (; d + 32 <= head_dim; d += 32) {
-                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), _mm512_loadu_ps(k_rows[i] + d), a0);
-                a1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + d + 16), _mm512_loadu_ps(k_rows[i] + d + 16), a1);
-            }
-            if (d < head_dim) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), _mm512_loadu_ps(k_rows[i] + d), a0);
-            s[i] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
-        }
-        const __mmask16 valid = tail_mask(nk);
-        const __m512 sv = _mm512_mask_load_ps(_mm512_set1_ps(-std::numeric_limits<float>::infinity()), valid, s);
-        const float m_new = std::max(m, _mm512_reduce_max_ps(sv));
-        // exp(m - m_new) rescales what came before (0 for the first block: m = -inf).
-        const float c = m == -std::numeric_limits<float>::infinity()
-                            ? 0.0f
-                            : _mm512_cvtss_f32(exp16(_mm512_set1_ps(m - m_new)));
-        const __m512 p = _mm512_maskz_mov_ps(valid, exp16(_mm512_sub_ps(sv, _mm512_set1_ps(m_new))));
-        _mm512_store_ps(s, p);
-        l = l * c + _mm512_reduce_add_ps(p);
-        m = m_new;
-        const __m512 cv = _mm512_set1_ps(c);
-        for (int dc = 0; dc < nd; ++dc) {
-            __m512 a = _mm512_mul_ps(_mm512_loadu_ps(acc + 16 * dc), cv);
-            for (int i = 0; i < nk; ++i) a = _mm512_fmadd_ps(_mm512_set1_ps(s[i]), _mm512_loadu_ps(v_rows[i] + 16 * dc), a);
-            _mm512_storeu_ps(acc + 16 * dc, a);
-        }
-    }
-    return {m, l};
-}
-
 namespace {
 
 // NH query heads against the same keys: every key and value row is loaded once per block for all
 // heads. Per (head, key) the score is one accumulator over the head dimension in order and one
 // fixed horizontal sum; per (head, output chunk) the value sum starts from the rescaled
-// accumulator and adds the keys in order - attend_partial_avx512's sequence, so the tiling below
-// changes no bit. Tiles of TH heads x TK keys (scores) and TH heads x TD chunks of 16 outputs
+// accumulator and adds the keys in order, so neither the tiling below nor NH changes a bit of
+// any head's result (one head is a group of one). Tiles of TH heads x TK keys (scores) and TH heads x TD chunks of 16 outputs
 // (values), 16 accumulators each, so one load serves several FMAs: about half a load per FMA
 // instead of one.
 template <int NH>

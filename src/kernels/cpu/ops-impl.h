@@ -36,13 +36,9 @@ void attend_heads_avx2(const float* q, int nh, size_t q_stride, const kv_span* s
 void gelu_tanh_avx512(float* x, int64_t n);
 void gelu_mul_avx512(float* gate, const float* up, int64_t n);
 void softcap_avx512(float* x, int64_t n, float cap);
-attn_partial attend_partial_avx512(const float* q, const kv_span* spans, int n_spans, int skip, int count,
-                                   int head_dim, float* acc);
 void gelu_tanh_avx2(float* x, int64_t n);
 void gelu_mul_avx2(float* gate, const float* up, int64_t n);
 void softcap_avx2(float* x, int64_t n, float cap);
-attn_partial attend_partial_avx2(const float* q, const kv_span* spans, int n_spans, int skip, int count,
-                                 int head_dim, float* acc);
 #endif
 
 // The key/value rows of positions [skip, skip + count) of the spans (in span order), written
