@@ -213,6 +213,11 @@ void gemma4_model::forward_chunk(const batch_row* rows, int n, kv_cache& kv, for
         });
     }
 
+    // x += rms(y, weight), y normalised in place (f32 [H] rows).
+    const auto add_normed = [&](float* x, float* y, const float* weight, int64_t len) {
+        rms_norm(y, weight, y, len, hp_.rms_eps);
+        for (int64_t i = 0; i < len; ++i) x[i] += y[i];
+    };
     for (int il = 0; il < NL; ++il) {
         const gemma4_layer& L = layers_[il];
         // Attention block: x = x + rms(W_o attn(rms(x)), post_attention_norm).
@@ -220,40 +225,42 @@ void gemma4_model::forward_chunk(const batch_row* rows, int n, kv_cache& kv, for
         attention_layer(il, rows, n, kv, pool);
         s_.o.resize(n * H);  // f32 [n, H]
         matmul(L.wo, s_.attn.data(), n, s_.o.data(), pool);
-        for (int r = 0; r < n; ++r) {
-            rms_norm(&s_.o[r * H], L.post_attn_norm.data(), &s_.o[r * H], H, hp_.rms_eps);
-            for (int64_t i = 0; i < H; ++i) s_.x[r * H + i] += s_.o[r * H + i];
-        }
+        // The row-wise steps between products run one row per task: each row's arithmetic is
+        // the same on any thread, and a verify batch or a prompt no longer leaves the other
+        // threads idle while one thread walks the rows.
+        const bool dense = hp_.n_expert == 0;
+        run_parallel(pool, n, [&](int64_t r, int) {
+            add_normed(&s_.x[r * H], &s_.o[r * H], L.post_attn_norm.data(), H);
+            if (dense) rms_norm(&s_.x[r * H], L.ffn_norm.data(), &s_.xn[r * H], H, hp_.rms_eps);
+        });
         // Feed-forward block.
         s_.ffn_y.resize(n * H);  // f32 [n, H]
-        if (hp_.n_expert > 0) {
-            ffn_moe(L, s_.x.data(), n, s_.ffn_y.data(), pool);
-        } else {
-            for (int r = 0; r < n; ++r) rms_norm(&s_.x[r * H], L.ffn_norm.data(), &s_.xn[r * H], H, hp_.rms_eps);
-            ffn_dense(L.ffn_gate, L.ffn_up, L.ffn_down, hp_.n_ff[il], s_.xn.data(), n, s_.ffn_y.data(), pool);
-        }
-        for (int r = 0; r < n; ++r) {
-            rms_norm(&s_.ffn_y[r * H], L.post_ffw_norm.data(), &s_.ffn_y[r * H], H, hp_.rms_eps);
-            for (int64_t i = 0; i < H; ++i) s_.x[r * H + i] += s_.ffn_y[r * H + i];
-        }
+        if (dense) ffn_dense(L.ffn_gate, L.ffn_up, L.ffn_down, hp_.n_ff[il], s_.xn.data(), n, s_.ffn_y.data(), pool);
+        else ffn_moe(L, s_.x.data(), n, s_.ffn_y.data(), pool);
+        const auto scale_row = [&](int64_t r) {
+            if (L.layer_scalar != 1.0f)
+                for (int64_t i = 0; i < H; ++i) s_.x[r * H + i] *= L.layer_scalar;
+        };
+        run_parallel(pool, n, [&](int64_t r, int) {
+            add_normed(&s_.x[r * H], &s_.ffn_y[r * H], L.post_ffw_norm.data(), H);
+            if (P == 0) scale_row(r);
+        });
         if (P > 0) {
             // x = x + rms(W_proj (gelu(W_gate x) * ple[l]), post_norm)
             s_.tmp.resize(n * P);  // f32 [n, P]
             matmul(L.inp_gate, s_.x.data(), n, s_.tmp.data(), pool);
-            for (int r = 0; r < n; ++r) {
+            run_parallel(pool, n, [&](int64_t r, int) {
                 float* g = &s_.tmp[r * P];
                 gelu_tanh(g, P);
                 const float* ple = &s_.ple[(r * NL + il) * P];
                 for (int64_t i = 0; i < P; ++i) g[i] *= ple[i];
-            }
+            });
             matmul(L.proj, s_.tmp.data(), n, s_.o.data(), pool);
-            for (int r = 0; r < n; ++r) {
-                rms_norm(&s_.o[r * H], L.post_norm.data(), &s_.o[r * H], H, hp_.rms_eps);
-                for (int64_t i = 0; i < H; ++i) s_.x[r * H + i] += s_.o[r * H + i];
-            }
+            run_parallel(pool, n, [&](int64_t r, int) {
+                add_normed(&s_.x[r * H], &s_.o[r * H], L.post_norm.data(), H);
+                scale_row(r);
+            });
         }
-        if (L.layer_scalar != 1.0f)
-            for (int64_t i = 0; i < n * H; ++i) s_.x[i] *= L.layer_scalar;
     }
     for (int r = 0; r < n; ++r) kv.commit(rows[r].slot, rows[r].pos + 1);
 
@@ -396,7 +403,7 @@ void gemma4_model::ffn_dense(const weight_view& gate, const weight_view& up, con
     s_.ffn_b.resize((size_t)n * n_ff);  // f32 [n, n_ff]
     const matmul_part parts[2] = {{gate, s_.ffn_a.data()}, {up, s_.ffn_b.data()}};
     matmul_multi(parts, 2, x, n, pool);
-    gelu_mul(s_.ffn_a.data(), s_.ffn_b.data(), (int64_t)n * n_ff);
+    run_parallel(pool, n, [&](int64_t r, int) { gelu_mul(&s_.ffn_a[r * n_ff], &s_.ffn_b[r * n_ff], n_ff); });
     matmul(down, s_.ffn_a.data(), n, y, pool);
 }
 
