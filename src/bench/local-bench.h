@@ -38,7 +38,7 @@ struct local_bench_result {
     std::map<int, double> forward_ms;          // tokens per forward → ms
     std::map<int, double> forward_ratio;       // tokens per forward → median of per-round (ms / ms of 1 token)
     std::optional<double> draft_step_ms;
-    double read_gb_s = 0;
+    double read_gb_s = 0;                      // GB/s: the higher of the probes before the run and after the decode
     double bytes_per_token = 0;                // weight bytes one decode step reads
     double bandwidth_bound_tok_s = 0;
     nlohmann::json info = nlohmann::json::object();  // model, machine and settings

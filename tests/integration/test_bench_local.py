@@ -42,6 +42,9 @@ def main():
     t.check(close(j["bandwidth_bound_tok_s"], j["read_gb_s"] * 1e9 / j["bytes_per_token"]),
             "bound = read bandwidth / bytes per token")
     t.check(close(j["fraction_of_bound"], j["decode_tok_s"] / j["bandwidth_bound_tok_s"]), "fraction = decode / bound")
+    probes = j["read_gb_s_before_after"]
+    t.check(len(probes) == 2 and all(v > 0 for v in probes) and close(j["read_gb_s"], max(probes)),
+            f"the bound uses the higher of the probes before the run and after the decode: {probes}")
     t.check(close(j["draft_to_target_ratio"], j["draft_step_ms"] / j["forward_ms"]["1"]), "draft/target ratio")
 
     # The tiny target has no per-layer table and no KV-shared layers: one step reads every tensor
