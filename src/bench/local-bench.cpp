@@ -117,8 +117,7 @@ local_bench_result run_local_bench(const local_bench_options& opt, void (*log)(c
 
     const double load_before = load_average_1m();
     say(fmt::format("measuring memory read bandwidth ({} MiB buffer, {} threads)", opt.bandwidth_bytes >> 20, n_threads));
-    bandwidth_result bw = measure_read_bandwidth(opt.bandwidth_bytes, 8, pool);
-    r.read_gb_s = bw.read_gb_s;
+    const bandwidth_result bw = measure_read_bandwidth(opt.bandwidth_bytes, 8, pool);
 
     gemma4_model target(opt.model_path);
     std::unique_ptr<gemma4_assistant> head;
@@ -126,7 +125,6 @@ local_bench_result run_local_bench(const local_bench_options& opt, void (*log)(c
     const gemma4_hparams& hp = target.hparams();
     const int64_t V = hp.n_vocab;
     r.bytes_per_token = decode_read_bytes(target.file(), hp);
-    r.bandwidth_bound_tok_s = r.bytes_per_token > 0 ? r.read_gb_s * 1e9 / r.bytes_per_token : 0;
 
     int max_fwd = 1;
     for (int n : opt.forward_sizes) {

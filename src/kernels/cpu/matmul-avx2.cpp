@@ -217,53 +217,43 @@ LF_AVX2_INLINE void quant_step(__m256 (&acc)[R], const wgroup& g, const q8_lanes
     }
 }
 
-// W weight rows (row j at w + j * rb) times R activation rows into out[j * R + k].
-template <typename Block, int W, int R>
+// One weight row times R activation rows into out[k]. One weight row per tile, so each thread
+// reads one sequential stream of weight rows (the memory system serves that fastest; see the
+// AVX-512 kernels).
+template <typename Block, int R>
 LF_AVX2 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lanes<8>* x, int64_t x_stride, float* out) {
     constexpr size_t gb = 8 * sizeof(Block);  // bytes per group of 8 blocks
     const int64_t ng = (nb + 7) / 8, n_full = nb / 8;
-    __m256 acc[W][R];
+    __m256 acc[R];
     LF_UNROLL
-    for (int j = 0; j < W; ++j)
-        LF_UNROLL
-        for (int k = 0; k < R; ++k) acc[j][k] = _mm256_setzero_ps();
+    for (int k = 0; k < R; ++k) acc[k] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n_full; ++i) {
+        const uint8_t* p = w + i * gb;
+        // The rows k_prefetch_rows ahead: keeps the stream ahead of the loads even when several
+        // activation rows make each group slow to consume.
         LF_UNROLL
-        for (int j = 0; j < W; ++j) {
-            const uint8_t* p = w + j * rb + i * gb;
-            // The rows k_prefetch_rows ahead: keeps the stream ahead of the loads even when
-            // several activation rows make each group slow to consume.
-            LF_UNROLL
-            for (size_t off = 0; off < gb; off += 64)
-                _mm_prefetch(reinterpret_cast<const char*>(p + k_prefetch_rows * rb + off), _MM_HINT_T0);
-            wgroup g;
-            load_group(static_cast<const Block*>(nullptr), p, g);
-            quant_step<Block, R>(acc[j], g, x, x_stride, i);
-        }
+        for (size_t off = 0; off < gb; off += 64)
+            _mm_prefetch(reinterpret_cast<const char*>(p + k_prefetch_rows * rb + off), _MM_HINT_T0);
+        wgroup g;
+        load_group(static_cast<const Block*>(nullptr), p, g);
+        quant_step<Block, R>(acc, g, x, x_stride, i);
     }
     if (n_full < ng) {
-        LF_UNROLL
-        for (int j = 0; j < W; ++j) {
-            wgroup g;
-            load_group_tail<Block>(w + j * rb + n_full * gb, static_cast<int>(nb - 8 * n_full), g);
-            quant_step<Block, R>(acc[j], g, x, x_stride, n_full);
-        }
+        wgroup g;
+        load_group_tail<Block>(w + n_full * gb, static_cast<int>(nb - 8 * n_full), g);
+        quant_step<Block, R>(acc, g, x, x_stride, n_full);
     }
     LF_UNROLL
-    for (int j = 0; j < W; ++j)
-        LF_UNROLL
-        for (int k = 0; k < R; ++k) out[j * R + k] = hsum(acc[j][k]);
+    for (int k = 0; k < R; ++k) out[k] = hsum(acc[k]);
 }
 
 using quant_tile_fn = void (*)(const uint8_t*, size_t, int64_t, const q8_lanes<8>*, int64_t, float*);
 
 constexpr int k_tile_r = 4;  // activation rows per weight-row pass
 
-// One weight row per tile, so each thread reads one sequential stream of weight rows (the
-// memory system serves that fastest; see the AVX-512 kernels).
 template <typename Block>
 constexpr std::array<quant_tile_fn, k_tile_r> quant_tiles() {
-    return {&quant_tile<Block, 1, 1>, &quant_tile<Block, 1, 2>, &quant_tile<Block, 1, 3>, &quant_tile<Block, 1, 4>};
+    return {&quant_tile<Block, 1>, &quant_tile<Block, 2>, &quant_tile<Block, 3>, &quant_tile<Block, 4>};
 }
 
 template <typename Block>

@@ -112,6 +112,35 @@ LF_AVX512 void softcap_avx512(float* x, int64_t n, float cap) {
 
 namespace {
 
+// Value sums of TH heads for TD consecutive 16-wide output chunks from chunk dc0 (acc + h *
+// acc_stride is head h's partial output, c[h] its rescale, s[h][i] its weight for key i): each
+// accumulator starts from the rescaled partial and adds the block's nk keys in order.
+template <int TH, int TD>
+LF_AVX512_INLINE void value_tile(float* acc, size_t acc_stride, const float* c, const float (*s)[16],
+                                 const float* const* v_rows, int nk, int dc0) {
+    __m512 a[TH][TD];
+    LF_UNROLL
+    for (int hh = 0; hh < TH; ++hh)
+        LF_UNROLL
+        for (int dd = 0; dd < TD; ++dd)
+            a[hh][dd] = _mm512_mul_ps(_mm512_loadu_ps(acc + hh * acc_stride + 16 * (dc0 + dd)), _mm512_set1_ps(c[hh]));
+    for (int i = 0; i < nk; ++i) {
+        __m512 v[TD];
+        LF_UNROLL
+        for (int dd = 0; dd < TD; ++dd) v[dd] = _mm512_loadu_ps(v_rows[i] + 16 * (dc0 + dd));
+        LF_UNROLL
+        for (int hh = 0; hh < TH; ++hh) {
+            const __m512 pv = _mm512_set1_ps(s[hh][i]);
+            LF_UNROLL
+            for (int dd = 0; dd < TD; ++dd) a[hh][dd] = _mm512_fmadd_ps(pv, v[dd], a[hh][dd]);
+        }
+    }
+    LF_UNROLL
+    for (int hh = 0; hh < TH; ++hh)
+        LF_UNROLL
+        for (int dd = 0; dd < TD; ++dd) _mm512_storeu_ps(acc + hh * acc_stride + 16 * (dc0 + dd), a[hh][dd]);
+}
+
 // NH query heads against the same keys: every key and value row is loaded once per block for all
 // heads. Per (head, key) the score is one accumulator over the head dimension in order and one
 // fixed horizontal sum; per (head, output chunk) the value sum starts from the rescaled
@@ -189,44 +218,11 @@ LF_AVX512 void attend_heads(const float* q, size_t q_stride, const kv_span* span
             m[h] = m_new;
         }
         for (int h0 = 0; h0 < NH; h0 += TH) {
+            float* acc_h = acc + h0 * acc_stride;
             int dc0 = 0;
-            for (; dc0 + TD <= nd; dc0 += TD) {
-                __m512 a[TH][TD];
-                LF_UNROLL
-                for (int hh = 0; hh < TH; ++hh)
-                    LF_UNROLL
-                    for (int dd = 0; dd < TD; ++dd)
-                        a[hh][dd] = _mm512_mul_ps(_mm512_loadu_ps(acc + (h0 + hh) * acc_stride + 16 * (dc0 + dd)),
-                                                  _mm512_set1_ps(c[h0 + hh]));
-                for (int i = 0; i < nk; ++i) {
-                    __m512 v[TD];
-                    LF_UNROLL
-                    for (int dd = 0; dd < TD; ++dd) v[dd] = _mm512_loadu_ps(v_rows[i] + 16 * (dc0 + dd));
-                    LF_UNROLL
-                    for (int hh = 0; hh < TH; ++hh) {
-                        const __m512 pv = _mm512_set1_ps(s[h0 + hh][i]);
-                        LF_UNROLL
-                        for (int dd = 0; dd < TD; ++dd) a[hh][dd] = _mm512_fmadd_ps(pv, v[dd], a[hh][dd]);
-                    }
-                }
-                LF_UNROLL
-                for (int hh = 0; hh < TH; ++hh)
-                    LF_UNROLL
-                    for (int dd = 0; dd < TD; ++dd) _mm512_storeu_ps(acc + (h0 + hh) * acc_stride + 16 * (dc0 + dd), a[hh][dd]);
-            }
-            for (int dc = dc0; dc < nd; ++dc) {  // chunks left over when nd is not a multiple of TD
-                __m512 a[TH];
-                LF_UNROLL
-                for (int hh = 0; hh < TH; ++hh)
-                    a[hh] = _mm512_mul_ps(_mm512_loadu_ps(acc + (h0 + hh) * acc_stride + 16 * dc), _mm512_set1_ps(c[h0 + hh]));
-                for (int i = 0; i < nk; ++i) {
-                    const __m512 v = _mm512_loadu_ps(v_rows[i] + 16 * dc);
-                    LF_UNROLL
-                    for (int hh = 0; hh < TH; ++hh) a[hh] = _mm512_fmadd_ps(_mm512_set1_ps(s[h0 + hh][i]), v, a[hh]);
-                }
-                LF_UNROLL
-                for (int hh = 0; hh < TH; ++hh) _mm512_storeu_ps(acc + (h0 + hh) * acc_stride + 16 * dc, a[hh]);
-            }
+            for (; dc0 + TD <= nd; dc0 += TD) value_tile<TH, TD>(acc_h, acc_stride, c + h0, s + h0, v_rows, nk, dc0);
+            for (; dc0 < nd; ++dc0)  // chunks left over when nd is not a multiple of TD
+                value_tile<TH, 1>(acc_h, acc_stride, c + h0, s + h0, v_rows, nk, dc0);
         }
     }
     for (int h = 0; h < NH; ++h) parts[h * part_stride] = {m[h], l[h]};
