@@ -44,67 +44,7 @@
 namespace lf::cpu {
 namespace {
 
-// ---- activation quantization ------------------------------------------------------------------
-
-// roundf (half away from zero): truncate, then step away from zero when the dropped fraction
-// (exact: v - trunc(v)) is at least one half.
-LF_AVX512_INLINE __m512 round_half_away(__m512 v) {
-    const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    const __mmask16 up = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(v, t)), _mm512_set1_ps(0.5f), _CMP_GE_OQ);
-    const __m512 step = _mm512_or_ps(_mm512_and_ps(v, _mm512_set1_ps(-0.0f)), _mm512_set1_ps(1.0f));
-    return _mm512_mask_add_ps(t, up, t, step);
-}
-
-// One q8_0 block with ggml's reference rounding (d = amax/127, q = roundf(x * (1/d))); returns
-// the f16-rounded scale.
-LF_AVX512_INLINE float quantize_block(const float* x, int8_t* qs) {
-    const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
-    // NaN lanes count as 0 for the maximum and quantize to 0, as in the scalar reference.
-    const __mmask16 num0 = _mm512_cmp_ps_mask(v0, v0, _CMP_ORD_Q), num1 = _mm512_cmp_ps_mask(v1, v1, _CMP_ORD_Q);
-    const float amax = _mm512_reduce_max_ps(
-        _mm512_max_ps(_mm512_maskz_mov_ps(num0, _mm512_abs_ps(v0)), _mm512_maskz_mov_ps(num1, _mm512_abs_ps(v1))));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    const __m512 vid = _mm512_set1_ps(id);
-    const __m512 p0 = _mm512_mul_ps(v0, vid), p1 = _mm512_mul_ps(v1, vid);
-    const __m512i q0 = _mm512_cvttps_epi32(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(p0, p0, _CMP_ORD_Q), round_half_away(p0)));
-    const __m512i q1 = _mm512_cvttps_epi32(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(p1, p1, _CMP_ORD_Q), round_half_away(p1)));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), _mm512_cvtepi32_epi8(q0));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 16), _mm512_cvtepi32_epi8(q1));
-    return _cvtsh_ss(static_cast<unsigned short>(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT)));
-}
-
-// dpbusd multiplies unsigned weights: q4_0 nibbles stand for q + 8, q8_0 bytes are shifted to w + 128.
-int avx512_excess(dtype wtype) { return wtype == dtype::q4_0 ? 8 : 128; }
-
-LF_AVX512 void avx512_quantize_act(dtype wtype, const float* x, int64_t n_rows, int64_t n_in, int64_t row0,
-                                   int64_t row1, void* xq) {
-    const int64_t nb = n_in / qk8_0, ng = q8_groups_per_row(n_in);
-    for (int64_t r = row0; r < row1; ++r) {
-        q8_group* out = static_cast<q8_group*>(xq) + r * ng;
-        const float* xr = x + r * n_in;
-        for (int64_t g = 0; g < ng; ++g) {
-            alignas(64) int8_t qs[16][32];  // int8 [16 blocks, 32]
-            float d[16];
-            const int n_valid = static_cast<int>(std::min<int64_t>(16, nb - 16 * g));
-            for (int b = 0; b < n_valid; ++b) d[b] = quantize_block(xr + (16 * g + b) * qk8_0, qs[b]);
-            pack_q8_lanes<16>(qs, d, n_valid, avx512_excess(wtype), out[g]);
-        }
-    }
-}
-
-void avx512_act_to_q8_0(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
-    q8_lanes_to_q8_0<16>(avx512_excess(wtype), xq, n_rows, n_in, r, out);
-}
-
-// ---- quantized weights ------------------------------------------------------------------------
-
-// Sixteen consecutive blocks of a weight row as dpbusd wants them: q[t] lane b = block b's
-// unsigned weights for elements 4t..4t+3, d lane b = block b's scale.
-struct wgroup {
-    __m512i q[8];
-    __m512 d;
-};
+// ---- transposing sixteen blocks ------------------------------------------------------------
 
 // In-lane 4x4 transpose of 32-bit elements across four registers: afterwards t[k] holds, in
 // each 128-bit lane, element k of the four inputs' same lane.
@@ -140,6 +80,94 @@ LF_AVX512_INLINE void load_transposed(const uint8_t* p, size_t bs, __m512i t[4])
     }
     transpose4(z, t);
 }
+
+// ---- activation quantization ------------------------------------------------------------------
+
+// roundf (half away from zero): truncate, then step away from zero when the dropped fraction
+// (exact: v - trunc(v)) is at least one half.
+LF_AVX512_INLINE __m512 round_half_away(__m512 v) {
+    const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __mmask16 up = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(v, t)), _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+    const __m512 step = _mm512_or_ps(_mm512_and_ps(v, _mm512_set1_ps(-0.0f)), _mm512_set1_ps(1.0f));
+    return _mm512_mask_add_ps(t, up, t, step);
+}
+
+// One q8_0 block with ggml's reference rounding (d = amax/127, q = roundf(x * (1/d))); returns
+// the f16-rounded scale.
+LF_AVX512_INLINE float quantize_block(const float* x, int8_t* qs) {
+    const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+    // NaN lanes count as 0 for the maximum and quantize to 0, as in the scalar reference.
+    const __mmask16 num0 = _mm512_cmp_ps_mask(v0, v0, _CMP_ORD_Q), num1 = _mm512_cmp_ps_mask(v1, v1, _CMP_ORD_Q);
+    const float amax = _mm512_reduce_max_ps(
+        _mm512_max_ps(_mm512_maskz_mov_ps(num0, _mm512_abs_ps(v0)), _mm512_maskz_mov_ps(num1, _mm512_abs_ps(v1))));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const __m512 vid = _mm512_set1_ps(id);
+    const __m512 p0 = _mm512_mul_ps(v0, vid), p1 = _mm512_mul_ps(v1, vid);
+    const __m512i q0 = _mm512_cvttps_epi32(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(p0, p0, _CMP_ORD_Q), round_half_away(p0)));
+    const __m512i q1 = _mm512_cvttps_epi32(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(p1, p1, _CMP_ORD_Q), round_half_away(p1)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), _mm512_cvtepi32_epi8(q0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 16), _mm512_cvtepi32_epi8(q1));
+    return _cvtsh_ss(static_cast<unsigned short>(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT)));
+}
+
+// dpbusd multiplies unsigned weights: q4_0 nibbles stand for q + 8, q8_0 bytes are shifted to w + 128.
+int avx512_excess(dtype wtype) { return wtype == dtype::q4_0 ? 8 : 128; }
+
+// Sixteen quantized blocks (qs: int8 [16, 32], zeros past the row's end; d: their scales, 0 past
+// the end) into one group record, in registers: the same bytes pack_q8_lanes<16> writes. The
+// block sums come from dpbusd against ones, so the bias is exact.
+LF_AVX512_INLINE void pack_group(const int8_t (*qs)[32], const float* d, int excess, q8_group& o) {
+    const auto* base = reinterpret_cast<const uint8_t*>(qs[0]);
+    __m512i x[8];
+    load_transposed<false>(base, 32, x);           // values 4t..4t+3 of every block
+    load_transposed<false>(base + 16, 32, x + 4);  // values 16+4t..
+    const __m512i ones = _mm512_set1_epi8(1);
+    __m512i sum = _mm512_setzero_si512();
+    LF_UNROLL
+    for (int t = 0; t < 8; ++t) {
+        _mm512_store_si512(o.x[t], x[t]);
+        sum = _mm512_dpbusd_epi32(sum, ones, x[t]);
+    }
+    _mm512_store_si512(o.bias, _mm512_mullo_epi32(sum, _mm512_set1_epi32(-excess)));
+    // Lane 4i+m holds block 4m+i (lane_of_block<16>).
+    const __m512i block_of_lane = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+    _mm512_store_ps(o.d, _mm512_permutexvar_ps(block_of_lane, _mm512_loadu_ps(d)));
+}
+
+LF_AVX512 void avx512_quantize_act(dtype wtype, const float* x, int64_t n_rows, int64_t n_in, int64_t row0,
+                                   int64_t row1, void* xq) {
+    const int64_t nb = n_in / qk8_0, ng = q8_groups_per_row(n_in);
+    const int excess = avx512_excess(wtype);
+    for (int64_t r = row0; r < row1; ++r) {
+        q8_group* out = static_cast<q8_group*>(xq) + r * ng;
+        const float* xr = x + r * n_in;
+        for (int64_t g = 0; g < ng; ++g) {
+            alignas(64) int8_t qs[16][32];  // int8 [16 blocks, 32]
+            float d[16];
+            const int n_valid = static_cast<int>(std::min<int64_t>(16, nb - 16 * g));
+            for (int b = 0; b < n_valid; ++b) d[b] = quantize_block(xr + (16 * g + b) * qk8_0, qs[b]);
+            for (int b = n_valid; b < 16; ++b) {
+                std::memset(qs[b], 0, sizeof(qs[b]));
+                d[b] = 0.0f;
+            }
+            pack_group(qs, d, excess, out[g]);
+        }
+    }
+}
+
+void avx512_act_to_q8_0(dtype wtype, const void* xq, int64_t n_rows, int64_t n_in, int64_t r, block_q8_0* out) {
+    q8_lanes_to_q8_0<16>(avx512_excess(wtype), xq, n_rows, n_in, r, out);
+}
+
+// ---- quantized weights ------------------------------------------------------------------------
+
+// Sixteen consecutive blocks of a weight row as dpbusd wants them: q[t] lane b = block b's
+// unsigned weights for elements 4t..4t+3, d lane b = block b's scale.
+struct wgroup {
+    __m512i q[8];
+    __m512 d;
+};
 
 // q4_0 blocks 4m..4m+3 span 72 bytes: the 64 from the window start and 8 more. One byte permute
 // of the two places each block's sixteen value bytes in a 128-bit lane (AVX-512 VBMI).
