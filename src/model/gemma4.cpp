@@ -389,11 +389,13 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
         attend_partial_heads(&s_.q[((size_t)r * nq + kvh * group) * D], group, D, spans, ns, chunk * k_attn_chunk, count,
                              D, &s_.attn_acc[(size_t)e0 * D], (size_t)chunks * D, &s_.attn_parts[e0], chunks);
     });
-    run_parallel(pool, (int64_t)n * nq, [&](int64_t task, int) {
-        int r = static_cast<int>(task / nq), h = static_cast<int>(task % nq);
-        int chunks = (first_task[r + 1] - first_task[r]) / nq;
-        int t0 = first_task[r] + h * chunks;
-        merge_partials(&s_.attn_parts[t0], &s_.attn_acc[(size_t)t0 * D], chunks, D, &s_.attn[(r * nq + h) * D]);
+    // One task per row: a head's merge is a few microseconds, less than handing it to a thread.
+    run_parallel(pool, n, [&](int64_t r, int) {
+        const int chunks = (first_task[r + 1] - first_task[r]) / nq;
+        for (int h = 0; h < nq; ++h) {
+            const int t0 = first_task[r] + h * chunks;
+            merge_partials(&s_.attn_parts[t0], &s_.attn_acc[(size_t)t0 * D], chunks, D, &s_.attn[(r * nq + h) * D]);
+        }
     });
 }
 

@@ -8,7 +8,8 @@
 //   - attention: |out - out_ref| <= 1e-5 * max_j |v_j| per element (scores, softmax and sums in
 //     another order);
 //   - an element's result (a row's attention output) is bit-identical wherever it sits in the
-//     array (however its keys are split into spans), on every level.
+//     array (however its keys are split into spans), on every level;
+//   - rms_norm and the merge of attention partials: bit-identical to the scalar level.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -241,6 +242,55 @@ TEST(Attention, GroupedHeadsMatchSingleHeads) {
                     ASSERT_EQ(std::memcmp(cut.data() + h * acc_stride, acc.data() + h * acc_stride, head_dim * 4), 0)
                         << lf::isa_name(isa) << " nh=" << nh << " head " << h;
                 }
+            }
+        }
+    }
+}
+
+// The SIMD rms_norm sums the same exact products in the same eight partial sums as the scalar
+// level, so every level gives the scalar level's bits, with and without a weight and in place.
+TEST(Ops, RmsNormLevelsAreBitIdentical) {
+    std::mt19937 rng(21);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    for (int n : {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 100, 255, 256, 257, 1536, 2049}) {
+        std::vector<float> x(n), w(n);
+        for (auto& v : x) v = nd(rng) * 30.0f;
+        for (auto& v : w) v = 1.0f + 0.1f * nd(rng);
+        if (n > 3) x[2] = 0.0f;
+        for (bool weighted : {true, false}) {
+            std::vector<float> want(n), got(n), inplace;
+            lf::cpu::rms_norm_isa(cpu_isa::scalar, x.data(), weighted ? w.data() : nullptr, want.data(), n, 1e-6f);
+            for (cpu_isa isa : supported_isas()) {
+                lf::cpu::rms_norm_isa(isa, x.data(), weighted ? w.data() : nullptr, got.data(), n, 1e-6f);
+                ASSERT_EQ(std::memcmp(got.data(), want.data(), n * 4), 0) << lf::isa_name(isa) << " n=" << n;
+                inplace = x;
+                lf::cpu::rms_norm_isa(isa, inplace.data(), weighted ? w.data() : nullptr, inplace.data(), n, 1e-6f);
+                ASSERT_EQ(std::memcmp(inplace.data(), want.data(), n * 4), 0) << lf::isa_name(isa) << " in place, n=" << n;
+            }
+        }
+    }
+}
+
+// Merging chunk partials (some of them empty) gives the scalar level's bits on every level.
+TEST(Attention, MergeLevelsAreBitIdentical) {
+    std::mt19937 rng(22);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    for (int head_dim : {8, 16, 48, 256, 512}) {
+        for (int n : {1, 2, 3, 9}) {
+            std::vector<lf::attn_partial> parts(n);
+            std::vector<float> acc(static_cast<size_t>(n) * head_dim);
+            for (auto& v : acc) v = nd(rng);
+            for (int i = 0; i < n; ++i) parts[i] = {3.0f * nd(rng), 1.0f + std::fabs(nd(rng)) * 50.0f};
+            if (n > 2) {
+                parts[1] = {-std::numeric_limits<float>::infinity(), 0.0f};  // a chunk with no key
+                for (int d = 0; d < head_dim; ++d) acc[head_dim + d] = 0.0f;
+            }
+            std::vector<float> want(head_dim), got(head_dim);
+            lf::cpu::merge_partials_isa(cpu_isa::scalar, parts.data(), acc.data(), n, head_dim, want.data());
+            for (cpu_isa isa : supported_isas()) {
+                lf::cpu::merge_partials_isa(isa, parts.data(), acc.data(), n, head_dim, got.data());
+                ASSERT_EQ(std::memcmp(got.data(), want.data(), head_dim * 4), 0)
+                    << lf::isa_name(isa) << " d=" << head_dim << " n=" << n;
             }
         }
     }

@@ -94,6 +94,25 @@ void attend_partial_heads_isa(cpu_isa isa, const float* q, int nh, size_t q_stri
     }
 }
 
+void merge_partials_isa(cpu_isa isa, const attn_partial* parts, const float* acc, int n, int head_dim, float* out) {
+#if defined(__x86_64__)
+    if (isa == cpu_isa::avx512 && head_dim % 16 == 0) return merge_partials_avx512(parts, acc, n, head_dim, out);
+    if ((isa == cpu_isa::avx512 || isa == cpu_isa::avx2) && head_dim % 8 == 0)
+        return merge_partials_avx2(parts, acc, n, head_dim, out);
+#endif
+    const float m = merge_max(parts, n);
+    for (int d = 0; d < head_dim; ++d) out[d] = 0.f;
+    float l = 0.f;
+    for (int i = 0; i < n; ++i) {
+        if (parts[i].l == 0.f) continue;
+        const float c = std::exp(parts[i].m - m);
+        l += parts[i].l * c;
+        for (int d = 0; d < head_dim; ++d) out[d] += acc[i * head_dim + d] * c;
+    }
+    if (l > 0.f)
+        for (int d = 0; d < head_dim; ++d) out[d] /= l;
+}
+
 // One head is a group of one: the SIMD levels have a single kernel for any number of heads.
 attn_partial attend_partial_isa(cpu_isa isa, const float* q, const kv_span* spans, int n_spans, int skip, int count,
                                 int head_dim, float* acc) {
@@ -112,18 +131,7 @@ void attend_partial_heads(const float* q, int nh, size_t q_stride, const kv_span
 }
 
 void merge_partials(const attn_partial* parts, const float* acc, int n, int head_dim, float* out) {
-    float m = -std::numeric_limits<float>::infinity();
-    for (int i = 0; i < n; ++i) m = std::max(m, parts[i].m);
-    for (int d = 0; d < head_dim; ++d) out[d] = 0.f;
-    float l = 0.f;
-    for (int i = 0; i < n; ++i) {
-        if (parts[i].l == 0.f) continue;
-        float c = std::exp(parts[i].m - m);
-        l += parts[i].l * c;
-        for (int d = 0; d < head_dim; ++d) out[d] += acc[i * head_dim + d] * c;
-    }
-    if (l > 0.f)
-        for (int d = 0; d < head_dim; ++d) out[d] /= l;
+    cpu::merge_partials_isa(active_isa(), parts, acc, n, head_dim, out);
 }
 
 }  // namespace lf

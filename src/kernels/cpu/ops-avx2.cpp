@@ -95,6 +95,51 @@ LF_AVX2 void gelu_mul_avx2(float* gate, const float* up, int64_t n) {
     }
 }
 
+LF_AVX2 void rms_norm_avx2(const float* x, const float* w, float* y, int64_t n, float eps) {
+    // Lanes of lo / hi are part[0..3] / part[4..7] of the scalar level: the same products (exact
+    // in double) added in order.
+    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+    int64_t i8 = 0;
+    for (; i8 + 8 <= n; i8 += 8) {
+        const __m256d a = _mm256_cvtps_pd(_mm_loadu_ps(x + i8)), b = _mm256_cvtps_pd(_mm_loadu_ps(x + i8 + 4));
+        lo = _mm256_fmadd_pd(a, a, lo);
+        hi = _mm256_fmadd_pd(b, b, hi);
+    }
+    alignas(32) double part[8];
+    _mm256_store_pd(part, lo);
+    _mm256_store_pd(part + 4, hi);
+    const __m256 scale = _mm256_set1_ps(rms_scale_from_parts(part, x, i8, n, eps));
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), scale);
+        _mm256_storeu_ps(y + i, w ? _mm256_mul_ps(v, _mm256_loadu_ps(w + i)) : v);
+    }
+    if (i < n) {
+        const __m256i m = tail_mask(n - i);
+        const __m256 v = _mm256_mul_ps(_mm256_maskload_ps(x + i, m), scale);
+        _mm256_maskstore_ps(y + i, m, w ? _mm256_mul_ps(v, _mm256_maskload_ps(w + i, m)) : v);
+    }
+}
+
+LF_AVX2 void merge_partials_avx2(const attn_partial* parts, const float* acc, int n, int head_dim, float* out) {
+    const float m = merge_max(parts, n);
+    for (int d = 0; d < head_dim; d += 8) _mm256_storeu_ps(out + d, _mm256_setzero_ps());
+    float l = 0.f;
+    for (int i = 0; i < n; ++i) {
+        if (parts[i].l == 0.f) continue;
+        const float c = std::exp(parts[i].m - m);
+        l += parts[i].l * c;
+        const __m256 cv = _mm256_set1_ps(c);
+        const float* a = acc + static_cast<size_t>(i) * head_dim;
+        for (int d = 0; d < head_dim; d += 8)
+            _mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_loadu_ps(out + d), _mm256_mul_ps(_mm256_loadu_ps(a + d), cv)));
+    }
+    if (l > 0.f) {
+        const __m256 lv = _mm256_set1_ps(l);
+        for (int d = 0; d < head_dim; d += 8) _mm256_storeu_ps(out + d, _mm256_div_ps(_mm256_loadu_ps(out + d), lv));
+    }
+}
+
 LF_AVX2 void softcap_avx2(float* x, int64_t n, float cap) {
     const __m256 c = _mm256_set1_ps(cap);
     int64_t i = 0;

@@ -99,6 +99,48 @@ LF_AVX512 void gelu_mul_avx512(float* gate, const float* up, int64_t n) {
     }
 }
 
+LF_AVX512 void rms_norm_avx512(const float* x, const float* w, float* y, int64_t n, float eps) {
+    // Lane k is part[k] of the scalar level: the same products (exact in double) added in order.
+    __m512d part8 = _mm512_setzero_pd();
+    int64_t i8 = 0;
+    for (; i8 + 8 <= n; i8 += 8) {
+        const __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(x + i8));
+        part8 = _mm512_fmadd_pd(v, v, part8);
+    }
+    alignas(64) double part[8];
+    _mm512_store_pd(part, part8);
+    const __m512 scale = _mm512_set1_ps(rms_scale_from_parts(part, x, i8, n, eps));
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + i), scale);
+        _mm512_storeu_ps(y + i, w ? _mm512_mul_ps(v, _mm512_loadu_ps(w + i)) : v);
+    }
+    if (i < n) {
+        const __mmask16 m = tail_mask(n - i);
+        const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), scale);
+        _mm512_mask_storeu_ps(y + i, m, w ? _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, w + i)) : v);
+    }
+}
+
+LF_AVX512 void merge_partials_avx512(const attn_partial* parts, const float* acc, int n, int head_dim, float* out) {
+    const float m = merge_max(parts, n);
+    for (int d = 0; d < head_dim; d += 16) _mm512_storeu_ps(out + d, _mm512_setzero_ps());
+    float l = 0.f;
+    for (int i = 0; i < n; ++i) {
+        if (parts[i].l == 0.f) continue;
+        const float c = std::exp(parts[i].m - m);
+        l += parts[i].l * c;
+        const __m512 cv = _mm512_set1_ps(c);
+        const float* a = acc + static_cast<size_t>(i) * head_dim;
+        for (int d = 0; d < head_dim; d += 16)
+            _mm512_storeu_ps(out + d, _mm512_add_ps(_mm512_loadu_ps(out + d), _mm512_mul_ps(_mm512_loadu_ps(a + d), cv)));
+    }
+    if (l > 0.f) {
+        const __m512 lv = _mm512_set1_ps(l);
+        for (int d = 0; d < head_dim; d += 16) _mm512_storeu_ps(out + d, _mm512_div_ps(_mm512_loadu_ps(out + d), lv));
+    }
+}
+
 LF_AVX512 void softcap_avx512(float* x, int64_t n, float cap) {
     const __m512 c = _mm512_set1_ps(cap);
     int64_t i = 0;

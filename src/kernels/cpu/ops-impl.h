@@ -7,7 +7,10 @@
 // uses the C library (std::tanh, std::exp) and is the reference; SIMD levels use polynomial
 // exp/tanh accurate to a few ulp (tests state the tolerance).
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
@@ -15,6 +18,8 @@
 namespace lf::cpu {
 
 // Level-explicit versions of the public ops (isa must be supported).
+void rms_norm_isa(cpu_isa isa, const float* x, const float* w, float* y, int64_t n, float eps);
+void merge_partials_isa(cpu_isa isa, const attn_partial* parts, const float* acc, int n, int head_dim, float* out);
 void gelu_tanh_isa(cpu_isa isa, float* x, int64_t n);
 void gelu_mul_isa(cpu_isa isa, float* gate, const float* up, int64_t n);
 void softcap_isa(cpu_isa isa, float* x, int64_t n, float cap);
@@ -25,7 +30,29 @@ void attend_partial_heads_isa(cpu_isa isa, const float* q, int nh, size_t q_stri
                               int n_spans, int skip, int count, int head_dim, float* acc, size_t acc_stride,
                               attn_partial* parts, size_t part_stride);
 
+// rms_norm's sum of squares is eight interleaved double sums (part[k] over elements i = k mod 8
+// of the whole eights, in order; every product of two floats is exact in double, so a fused
+// multiply-add gives the same sums). Every level combines them and the tail the same way:
+inline float rms_scale_from_parts(const double part[8], const float* x, int64_t i8, int64_t n, float eps) {
+    double ss = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    for (int64_t i = i8; i < n; ++i) ss += (double)x[i] * x[i];
+    return 1.0f / std::sqrt(static_cast<float>(ss / n) + eps);
+}
+
+// merge_partials on every level: m = the largest partial maximum; then for each non-empty
+// partial in order, c = exp(m_i - m) (the C library's exp), l += l_i * c, out += acc_i * c
+// (a multiply, then an add: no fused multiply-add), and finally out /= l when l > 0.
+inline float merge_max(const attn_partial* parts, int n) {
+    float m = -std::numeric_limits<float>::infinity();
+    for (int i = 0; i < n; ++i) m = std::max(m, parts[i].m);
+    return m;
+}
+
 #if defined(__x86_64__)
+void rms_norm_avx512(const float* x, const float* w, float* y, int64_t n, float eps);
+void rms_norm_avx2(const float* x, const float* w, float* y, int64_t n, float eps);
+void merge_partials_avx512(const attn_partial* parts, const float* acc, int n, int head_dim, float* out);
+void merge_partials_avx2(const attn_partial* parts, const float* acc, int n, int head_dim, float* out);
 // nh <= 8 (the caller splits larger groups).
 void attend_heads_avx512(const float* q, int nh, size_t q_stride, const kv_span* spans, int n_spans, int skip,
                          int count, int head_dim, float* acc, size_t acc_stride, attn_partial* parts,

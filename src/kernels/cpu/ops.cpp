@@ -10,7 +10,13 @@
 
 namespace lf {
 
-void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
+namespace cpu {
+
+void rms_norm_isa(cpu_isa isa, const float* x, const float* w, float* y, int64_t n, float eps) {
+#if defined(__x86_64__)
+    if (isa == cpu_isa::avx512) return rms_norm_avx512(x, w, y, n, eps);
+    if (isa == cpu_isa::avx2) return rms_norm_avx2(x, w, y, n, eps);
+#endif
     // Sum of squares in double, so long rows do not lose precision, over eight interleaved
     // partial sums: one running sum would be a chain of dependent adds that the vector units
     // cannot overlap (it cost more than the rest of the row's work).
@@ -18,13 +24,17 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
     int64_t i8 = 0;
     for (; i8 + 8 <= n; i8 += 8)
         for (int k = 0; k < 8; ++k) part[k] += (double)x[i8 + k] * x[i8 + k];
-    double ss = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-    for (int64_t i = i8; i < n; ++i) ss += (double)x[i] * x[i];
-    float scale = 1.0f / std::sqrt(static_cast<float>(ss / n) + eps);
+    const float scale = rms_scale_from_parts(part, x, i8, n, eps);
     if (w)
         for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
     else
         for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale;
+}
+
+}  // namespace cpu
+
+void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
+    cpu::rms_norm_isa(active_isa(), x, w, y, n, eps);
 }
 
 static inline float gelu1(float x) {
