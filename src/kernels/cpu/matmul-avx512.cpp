@@ -92,23 +92,55 @@ LF_AVX512_INLINE __m512 round_half_away(__m512 v) {
     return _mm512_mask_add_ps(t, up, t, step);
 }
 
-// One q8_0 block with ggml's reference rounding (d = amax/127, q = roundf(x * (1/d))); returns
-// the f16-rounded scale.
-LF_AVX512_INLINE float quantize_block(const float* x, int8_t* qs) {
-    const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
-    // NaN lanes count as 0 for the maximum and quantize to 0, as in the scalar reference.
-    const __mmask16 num0 = _mm512_cmp_ps_mask(v0, v0, _CMP_ORD_Q), num1 = _mm512_cmp_ps_mask(v1, v1, _CMP_ORD_Q);
-    const float amax = _mm512_reduce_max_ps(
-        _mm512_max_ps(_mm512_maskz_mov_ps(num0, _mm512_abs_ps(v0)), _mm512_maskz_mov_ps(num1, _mm512_abs_ps(v1))));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    const __m512 vid = _mm512_set1_ps(id);
-    const __m512 p0 = _mm512_mul_ps(v0, vid), p1 = _mm512_mul_ps(v1, vid);
-    const __m512i q0 = _mm512_cvttps_epi32(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(p0, p0, _CMP_ORD_Q), round_half_away(p0)));
-    const __m512i q1 = _mm512_cvttps_epi32(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(p1, p1, _CMP_ORD_Q), round_half_away(p1)));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), _mm512_cvtepi32_epi8(q0));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 16), _mm512_cvtepi32_epi8(q1));
-    return _cvtsh_ss(static_cast<unsigned short>(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT)));
+// Lane n = the largest of the sixteen lanes of m[n]: in-lane pairs first, then across the
+// 128-bit lanes (max is exact, so any order gives the same value).
+LF_AVX512_INLINE __m512 max16(const __m512* m) {
+    __m512 b[8], c[4];
+    LF_UNROLL
+    for (int j = 0; j < 8; ++j)  // 128-bit lane L of b[j]: {m[2j] two partials, m[2j+1] two partials}
+        b[j] = _mm512_max_ps(_mm512_shuffle_ps(m[2 * j], m[2 * j + 1], 0x44), _mm512_shuffle_ps(m[2 * j], m[2 * j + 1], 0xee));
+    LF_UNROLL
+    for (int j = 0; j < 4; ++j)  // 128-bit lane L of c[j], position p: m[4j+p] over its lane L
+        c[j] = _mm512_max_ps(_mm512_shuffle_ps(b[2 * j], b[2 * j + 1], 0x88), _mm512_shuffle_ps(b[2 * j], b[2 * j + 1], 0xdd));
+    const __m512 f01 = _mm512_max_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x44), _mm512_shuffle_f32x4(c[0], c[1], 0xee));
+    const __m512 f23 = _mm512_max_ps(_mm512_shuffle_f32x4(c[2], c[3], 0x44), _mm512_shuffle_f32x4(c[2], c[3], 0xee));
+    return _mm512_max_ps(_mm512_shuffle_f32x4(f01, f23, 0x88), _mm512_shuffle_f32x4(f01, f23, 0xdd));
+}
+
+// The first n_valid of sixteen q8_0 blocks at x with ggml's reference rounding (d = amax/127,
+// q = roundf(x * (1/d))), into qs (int8 [16, 32]) and d (their f16-rounded scales); blocks from
+// n_valid on are zeros with scale 0. The sixteen maxima, scales and reciprocals are computed
+// in one vector each, with the same operations per lane as one block at a time.
+LF_AVX512_INLINE void quantize_group(const float* x, int n_valid, int8_t (*qs)[32], float* d) {
+    __m512 m[16];
+    LF_UNROLL
+    for (int b = 0; b < 16; ++b) {
+        if (b >= n_valid) {
+            m[b] = _mm512_setzero_ps();
+            continue;
+        }
+        const __m512 v0 = _mm512_loadu_ps(x + 32 * b), v1 = _mm512_loadu_ps(x + 32 * b + 16);
+        // NaN lanes count as 0 for the maximum and quantize to 0, as in the scalar reference.
+        const __mmask16 num0 = _mm512_cmp_ps_mask(v0, v0, _CMP_ORD_Q), num1 = _mm512_cmp_ps_mask(v1, v1, _CMP_ORD_Q);
+        m[b] = _mm512_max_ps(_mm512_maskz_mov_ps(num0, _mm512_abs_ps(v0)), _mm512_maskz_mov_ps(num1, _mm512_abs_ps(v1)));
+    }
+    const __m512 dv = _mm512_div_ps(max16(m), _mm512_set1_ps(127.0f));
+    const __mmask16 nonzero = _mm512_cmp_ps_mask(dv, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+    alignas(64) float id[16];
+    _mm512_store_ps(id, _mm512_maskz_div_ps(nonzero, _mm512_set1_ps(1.0f), dv));
+    _mm512_storeu_ps(d, _mm512_cvtph_ps(_mm512_cvtps_ph(dv, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+    for (int b = 0; b < 16; ++b) {
+        if (b >= n_valid) {
+            std::memset(qs[b], 0, sizeof(qs[b]));
+            continue;
+        }
+        const __m512 vid = _mm512_set1_ps(id[b]);
+        const __m512 p0 = _mm512_mul_ps(_mm512_loadu_ps(x + 32 * b), vid), p1 = _mm512_mul_ps(_mm512_loadu_ps(x + 32 * b + 16), vid);
+        const __m512i q0 = _mm512_cvttps_epi32(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(p0, p0, _CMP_ORD_Q), round_half_away(p0)));
+        const __m512i q1 = _mm512_cvttps_epi32(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(p1, p1, _CMP_ORD_Q), round_half_away(p1)));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(qs[b]), _mm512_cvtepi32_epi8(q0));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(qs[b] + 16), _mm512_cvtepi32_epi8(q1));
+    }
 }
 
 // dpbusd multiplies unsigned weights: q4_0 nibbles stand for q + 8, q8_0 bytes are shifted to w + 128.
@@ -146,11 +178,7 @@ LF_AVX512 void avx512_quantize_act(dtype wtype, const float* x, int64_t n_rows, 
             alignas(64) int8_t qs[16][32];  // int8 [16 blocks, 32]
             float d[16];
             const int n_valid = static_cast<int>(std::min<int64_t>(16, nb - 16 * g));
-            for (int b = 0; b < n_valid; ++b) d[b] = quantize_block(xr + (16 * g + b) * qk8_0, qs[b]);
-            for (int b = n_valid; b < 16; ++b) {
-                std::memset(qs[b], 0, sizeof(qs[b]));
-                d[b] = 0.0f;
-            }
+            quantize_group(xr + 16 * g * qk8_0, n_valid, qs, d);
             pack_group(qs, d, excess, out[g]);
         }
     }
