@@ -75,6 +75,23 @@ LF_AVX512_INLINE __m512 gelu16(__m512 x) {
     return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
 }
 
+// Lane n = the sum of the sixteen lanes of a[n]. Every input goes through the same pairing
+// (lanes two apart within each 128-bit lane, then neighbours, then the 128-bit lanes), so a sum
+// does not depend on which slot of the sixteen it came in; most shuffles stay within 128-bit
+// lanes, where they do not compete with the multiply-adds.
+LF_AVX512_INLINE __m512 hsum16(const __m512* a) {
+    __m512 b[8], c[4];
+    LF_UNROLL
+    for (int j = 0; j < 8; ++j)
+        b[j] = _mm512_add_ps(_mm512_shuffle_ps(a[2 * j], a[2 * j + 1], 0x44), _mm512_shuffle_ps(a[2 * j], a[2 * j + 1], 0xee));
+    LF_UNROLL
+    for (int j = 0; j < 4; ++j)
+        c[j] = _mm512_add_ps(_mm512_shuffle_ps(b[2 * j], b[2 * j + 1], 0x88), _mm512_shuffle_ps(b[2 * j], b[2 * j + 1], 0xdd));
+    const __m512 f01 = _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x44), _mm512_shuffle_f32x4(c[0], c[1], 0xee));
+    const __m512 f23 = _mm512_add_ps(_mm512_shuffle_f32x4(c[2], c[3], 0x44), _mm512_shuffle_f32x4(c[2], c[3], 0xee));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(f01, f23, 0x88), _mm512_shuffle_f32x4(f01, f23, 0xdd));
+}
+
 LF_AVX512_INLINE __mmask16 tail_mask(int64_t left) { return static_cast<__mmask16>((1u << left) - 1); }
 
 }  // namespace
@@ -240,10 +257,13 @@ LF_AVX512 void attend_heads(const float* q, size_t q_stride, const kv_span* span
                         for (int ii = 0; ii < TK; ++ii) a[hh][ii] = _mm512_fmadd_ps(qv, k[ii], a[hh][ii]);
                     }
                 }
+                // The tile's 16 scores in one transposed sum (lane hh * TK + ii).
+                alignas(64) float sums[16];
+                _mm512_store_ps(sums, hsum16(&a[0][0]));
                 LF_UNROLL
                 for (int hh = 0; hh < TH; ++hh)
                     LF_UNROLL
-                    for (int ii = 0; ii < TK; ++ii) s[h0 + hh][i0 + ii] = _mm512_reduce_add_ps(a[hh][ii]);
+                    for (int ii = 0; ii < TK; ++ii) s[h0 + hh][i0 + ii] = sums[hh * TK + ii];
             }
         }
         const __mmask16 valid = tail_mask(nk);
