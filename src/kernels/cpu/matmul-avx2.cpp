@@ -87,6 +87,35 @@ LF_AVX2_INLINE void quantize_block(const float* x, int8_t* qs, int32_t* sum, flo
 // maddubs multiplies unsigned weights: q4_0 nibbles stand for q + 8; q8_0 uses the sign trick.
 int avx2_excess(dtype wtype) { return wtype == dtype::q4_0 ? 8 : 0; }
 
+// Eight quantized blocks (qs: int8 [8, 32], zeros past the row's end; d, sum: their scales and
+// value sums, 0 past the end) into one record, in registers: an 8x8 transpose of 32-bit
+// words, so x[t] lane b = values 4t..4t+3 of block b - the same bytes pack_q8_lanes<8> writes.
+LF_AVX2_INLINE void pack_group(const int8_t (*qs)[32], const float* d, const int32_t* sum, int excess, q8_lanes<8>& o) {
+    __m256i r[8], a[8], b[8];
+    LF_UNROLL
+    for (int k = 0; k < 8; ++k) r[k] = _mm256_load_si256(reinterpret_cast<const __m256i*>(qs[k]));
+    LF_UNROLL
+    for (int k = 0; k < 8; k += 2) {  // a: pairs of blocks' words interleaved
+        a[k] = _mm256_unpacklo_epi32(r[k], r[k + 1]);
+        a[k + 1] = _mm256_unpackhi_epi32(r[k], r[k + 1]);
+    }
+    LF_UNROLL
+    for (int k = 0; k < 8; k += 4) {  // b: four blocks' words 0/1/2/3 (+4 in the high half)
+        b[k] = _mm256_unpacklo_epi64(a[k], a[k + 2]);
+        b[k + 1] = _mm256_unpackhi_epi64(a[k], a[k + 2]);
+        b[k + 2] = _mm256_unpacklo_epi64(a[k + 1], a[k + 3]);
+        b[k + 3] = _mm256_unpackhi_epi64(a[k + 1], a[k + 3]);
+    }
+    LF_UNROLL
+    for (int t = 0; t < 4; ++t) {  // low halves: words 0..3, high halves: words 4..7
+        _mm256_store_si256(reinterpret_cast<__m256i*>(o.x[t]), _mm256_permute2x128_si256(b[t], b[t + 4], 0x20));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(o.x[t + 4]), _mm256_permute2x128_si256(b[t], b[t + 4], 0x31));
+    }
+    _mm256_store_si256(reinterpret_cast<__m256i*>(o.bias),
+                       _mm256_mullo_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sum)), _mm256_set1_epi32(-excess)));
+    _mm256_store_ps(o.d, _mm256_loadu_ps(d));
+}
+
 LF_AVX2 void avx2_quantize_act(dtype wtype, const float* x, int64_t n_rows, int64_t n_in, int64_t row0,
                                int64_t row1, void* xq) {
     const int64_t nb = n_in / qk8_0, ng = q8_lanes_per_row<8>(n_in);
@@ -96,12 +125,15 @@ LF_AVX2 void avx2_quantize_act(dtype wtype, const float* x, int64_t n_rows, int6
         for (int64_t g = 0; g < ng; ++g) {
             alignas(32) int8_t qs[8][32];  // int8 [8 blocks, 32]
             float d[8];
+            int32_t sum[8];
             const int n_valid = static_cast<int>(std::min<int64_t>(8, nb - 8 * g));
-            for (int b = 0; b < n_valid; ++b) {
-                int32_t sum;
-                quantize_block(xr + (8 * g + b) * qk8_0, qs[b], &sum, &d[b]);
+            for (int b = 0; b < n_valid; ++b) quantize_block(xr + (8 * g + b) * qk8_0, qs[b], &sum[b], &d[b]);
+            for (int b = n_valid; b < 8; ++b) {
+                std::memset(qs[b], 0, sizeof(qs[b]));
+                d[b] = 0.0f;
+                sum[b] = 0;
             }
-            pack_q8_lanes<8>(qs, d, n_valid, avx2_excess(wtype), out[g]);
+            pack_group(qs, d, sum, avx2_excess(wtype), out[g]);
         }
     }
 }
