@@ -469,10 +469,12 @@ LF_AVX512 void float_tile(const uint8_t* wrow, size_t wrow_bytes, const float* x
 }
 
 // Up to 16 accumulators: 4x4 tiles, so each activation load serves 4 weight rows (activation
-// rows stream from L2 once per 4 outputs).
+// rows stream from L2 once per 4 outputs). A single activation row (decode) takes one weight row
+// at a time instead: one sequential stream of weights, which memory serves faster than four
+// (f16 [8960, 1536] at 1 row: 640 against 800 us on 2 threads), with the same bits.
 struct float_tiles {
     static constexpr int max_r = 4;
-    static constexpr int w_for_r[9] = {0, 4, 4, 4, 4, 0, 0, 0, 0};
+    static constexpr int w_for_r[9] = {0, 1, 4, 4, 4, 0, 0, 0, 0};
     template <int W, int R>
     LF_AVX512 static void run(const matmul_job& job, const uint8_t* wrow, size_t wrow_bytes, int64_t r0, float* out) {
         const int64_t n = job.w.n_in;
