@@ -89,7 +89,7 @@ int avx2_excess(dtype wtype) { return wtype == dtype::q4_0 ? 8 : 0; }
 
 // Eight quantized blocks (qs: int8 [8, 32], zeros past the row's end; d, sum: their scales and
 // value sums, 0 past the end) into one record, in registers: an 8x8 transpose of 32-bit
-// words, so x[t] lane b = values 4t..4t+3 of block b - the same bytes pack_q8_lanes<8> writes.
+// words, so x[t] lane b = values 4t..4t+3 of block b (AVX2 keeps block order).
 LF_AVX2_INLINE void pack_group(const int8_t (*qs)[32], const float* d, const int32_t* sum, int excess, q8_lanes<8>& o) {
     __m256i r[8], a[8], b[8];
     LF_UNROLL

@@ -108,10 +108,11 @@ LF_AVX512_INLINE __m512 max16(const __m512* m) {
 }
 
 // The first n_valid of sixteen q8_0 blocks at x with ggml's reference rounding (d = amax/127,
-// q = roundf(x * (1/d))), into qs (int8 [16, 32]) and d (their f16-rounded scales); blocks from
-// n_valid on are zeros with scale 0. The sixteen maxima, scales and reciprocals are computed
-// in one vector each, with the same operations per lane as one block at a time.
-LF_AVX512_INLINE void quantize_group(const float* x, int n_valid, int8_t (*qs)[32], float* d) {
+// q = roundf(x * (1/d))), into qs (int8 [16, 32]); returns their f16-rounded scales, lane b for
+// block b. Blocks from n_valid on are zeros with scale 0. The sixteen maxima, scales and
+// reciprocals are computed in one vector each, with the same operations per lane as one block
+// at a time.
+LF_AVX512_INLINE __m512 quantize_group(const float* x, int n_valid, int8_t (*qs)[32]) {
     __m512 m[16];
     LF_UNROLL
     for (int b = 0; b < 16; ++b) {
@@ -128,7 +129,6 @@ LF_AVX512_INLINE void quantize_group(const float* x, int n_valid, int8_t (*qs)[3
     const __mmask16 nonzero = _mm512_cmp_ps_mask(dv, _mm512_setzero_ps(), _CMP_NEQ_UQ);
     alignas(64) float id[16];
     _mm512_store_ps(id, _mm512_maskz_div_ps(nonzero, _mm512_set1_ps(1.0f), dv));
-    _mm512_storeu_ps(d, _mm512_cvtph_ps(_mm512_cvtps_ph(dv, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
     for (int b = 0; b < 16; ++b) {
         if (b >= n_valid) {
             std::memset(qs[b], 0, sizeof(qs[b]));
@@ -141,15 +141,16 @@ LF_AVX512_INLINE void quantize_group(const float* x, int n_valid, int8_t (*qs)[3
         _mm_storeu_si128(reinterpret_cast<__m128i*>(qs[b]), _mm512_cvtepi32_epi8(q0));
         _mm_storeu_si128(reinterpret_cast<__m128i*>(qs[b] + 16), _mm512_cvtepi32_epi8(q1));
     }
+    return _mm512_cvtph_ps(_mm512_cvtps_ph(dv, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
 // dpbusd multiplies unsigned weights: q4_0 nibbles stand for q + 8, q8_0 bytes are shifted to w + 128.
 int avx512_excess(dtype wtype) { return wtype == dtype::q4_0 ? 8 : 128; }
 
-// Sixteen quantized blocks (qs: int8 [16, 32], zeros past the row's end; d: their scales, 0 past
-// the end) into one group record, in registers: the same bytes pack_q8_lanes<16> writes. The
-// block sums come from dpbusd against ones, so the bias is exact.
-LF_AVX512_INLINE void pack_group(const int8_t (*qs)[32], const float* d, int excess, q8_group& o) {
+// Sixteen quantized blocks (qs: int8 [16, 32], zeros past the row's end; d: their scales in
+// block order, 0 past the end) into one group record in its lane order (lane_of_block<16>), in
+// registers. The block sums come from dpbusd against ones, so the bias is exact.
+LF_AVX512_INLINE void pack_group(const int8_t (*qs)[32], __m512 d, int excess, q8_group& o) {
     const auto* base = reinterpret_cast<const uint8_t*>(qs[0]);
     __m512i x[8];
     load_transposed<false>(base, 32, x);           // values 4t..4t+3 of every block
@@ -164,7 +165,7 @@ LF_AVX512_INLINE void pack_group(const int8_t (*qs)[32], const float* d, int exc
     _mm512_store_si512(o.bias, _mm512_mullo_epi32(sum, _mm512_set1_epi32(-excess)));
     // Lane 4i+m holds block 4m+i (lane_of_block<16>).
     const __m512i block_of_lane = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
-    _mm512_store_ps(o.d, _mm512_permutexvar_ps(block_of_lane, _mm512_loadu_ps(d)));
+    _mm512_store_ps(o.d, _mm512_permutexvar_ps(block_of_lane, d));
 }
 
 LF_AVX512 void avx512_quantize_act(dtype wtype, const float* x, int64_t n_rows, int64_t n_in, int64_t row0,
@@ -176,10 +177,8 @@ LF_AVX512 void avx512_quantize_act(dtype wtype, const float* x, int64_t n_rows, 
         const float* xr = x + r * n_in;
         for (int64_t g = 0; g < ng; ++g) {
             alignas(64) int8_t qs[16][32];  // int8 [16 blocks, 32]
-            float d[16];
             const int n_valid = static_cast<int>(std::min<int64_t>(16, nb - 16 * g));
-            quantize_group(xr + 16 * g * qk8_0, n_valid, qs, d);
-            pack_group(qs, d, excess, out[g]);
+            pack_group(qs, quantize_group(xr + 16 * g * qk8_0, n_valid, qs), excess, out[g]);
         }
     }
 }

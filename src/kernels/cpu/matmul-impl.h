@@ -113,25 +113,6 @@ constexpr int64_t k_prefetch_rows = 8;
 template <int L>
 constexpr int lane_of_block(int b) { return L == 16 ? 4 * (b % 4) + b / 4 : b; }
 
-// Stores L quantized blocks (qs: int8 [L, 32], d: their f16-rounded scales; blocks past n_valid
-// are ignored and stored as zeros) into a record, with the bias for weights exceeding the signed
-// value by `excess`.
-template <int L>
-inline void pack_q8_lanes(const int8_t (*qs)[32], const float* d, int n_valid, int excess, q8_lanes<L>& o) {
-    for (int b = 0; b < L; ++b) {
-        const int lane = lane_of_block<L>(b);
-        int sum = 0;
-        for (int t = 0; t < 8; ++t)
-            for (int j = 0; j < 4; ++j) {
-                const int8_t v = b < n_valid ? qs[b][4 * t + j] : int8_t{0};
-                o.x[t][4 * lane + j] = v;
-                sum += v;
-            }
-        o.bias[lane] = -excess * sum;
-        o.d[lane] = b < n_valid ? d[b] : 0.0f;
-    }
-}
-
 // Reads row r back as q8_0 blocks; a bias that is not -excess times the block sum, or padding
 // that is not zero, marks the row with a NaN scale so tests see it.
 template <int L>
