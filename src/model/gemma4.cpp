@@ -18,7 +18,13 @@ namespace {
 
 std::string blk(int il, const char* name) { return "blk." + std::to_string(il) + "." + name; }
 
-constexpr int k_attn_chunk = 256;  // keys per attention task
+// Keys per attention task. 128 keys of K and V take 256 KiB at head_dim 256 and 512 KiB at 512,
+// so a chunk stays in the core's 1 MiB L2 while the rows of a task read it again, and a 512-key
+// window still makes four or five tasks per KV head to spread over the threads.
+constexpr int k_attn_chunk = 128;
+// Rows of one slot whose chunk a task computes in turn (the verify batch of a slot, or eight
+// prefill rows: prefill still makes many tasks).
+constexpr int k_attn_rows_per_task = 8;
 
 // parallel_for through a reference: the std::function then holds one pointer instead of a heap
 // copy of the closure, so dispatching work allocates nothing.
@@ -356,38 +362,40 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
     const int n_entries = first_task[n];
     s_.attn_parts.resize(n_entries);
     s_.attn_acc.resize((size_t)n_entries * D);  // f32 [n_entries, D] unnormalised partial outputs
-    // One task per (row, KV head, chunk), listed chunk by chunk across the rows of a slot: rows
-    // of one slot read nearly the same keys, so the second row's chunk finds them in cache.
-    // Which rows run together changes nothing in any row's arithmetic.
+    // One task per (run of rows of one slot, KV head, chunk): the task computes chunk `chunk` of
+    // each row of the run in turn. The rows of a slot read nearly the same keys (their ranges
+    // differ by a few positions), so the rows after the first find the chunk in this core's
+    // cache instead of memory. Which rows share a task changes nothing in any row's arithmetic.
     struct attn_task {
-        int r, kvh, chunk;
+        int r0, r1, kvh, chunk;
     };
     thread_local std::vector<attn_task> task_buffer;
     std::vector<attn_task>& tasks = task_buffer;
     tasks.clear();
     for (int ra = 0; ra < n;) {
         int rb = ra + 1;
-        while (rb < n && rows[rb].slot == rows[ra].slot) ++rb;
+        while (rb < n && rb - ra < k_attn_rows_per_task && rows[rb].slot == rows[ra].slot) ++rb;
         int max_chunks = 0;
         for (int r = ra; r < rb; ++r) max_chunks = std::max(max_chunks, (first_task[r + 1] - first_task[r]) / nq);
         for (int kvh = 0; kvh < nkv; ++kvh)
-            for (int chunk = 0; chunk < max_chunks; ++chunk)
-                for (int r = ra; r < rb; ++r)
-                    if (chunk < (first_task[r + 1] - first_task[r]) / nq) tasks.push_back({r, kvh, chunk});
+            for (int chunk = 0; chunk < max_chunks; ++chunk) tasks.push_back({ra, rb, kvh, chunk});
         ra = rb;
     }
     run_parallel(pool, (int64_t)tasks.size(), [&](int64_t task, int) {
         const attn_task& at = tasks[task];
-        const int r = at.r, kvh = at.kvh, chunk = at.chunk;
-        int chunks = (first_task[r + 1] - first_task[r]) / nq;
-        int p = rows[r].pos;
-        int lo = sliding ? std::max(0, p - W + 1) : 0;
-        kv_span spans[2];
-        int ns = kv.spans(c, rows[r].slot, kvh, lo, p, spans);
-        int count = std::min(k_attn_chunk, p - lo + 1 - chunk * k_attn_chunk);
-        const int e0 = first_task[r] + kvh * group * chunks + chunk;  // entry of (r, first head of the group, chunk)
-        attend_partial_heads(&s_.q[((size_t)r * nq + kvh * group) * D], group, D, spans, ns, chunk * k_attn_chunk, count,
-                             D, &s_.attn_acc[(size_t)e0 * D], (size_t)chunks * D, &s_.attn_parts[e0], chunks);
+        const int kvh = at.kvh, chunk = at.chunk;
+        for (int r = at.r0; r < at.r1; ++r) {
+            const int chunks = (first_task[r + 1] - first_task[r]) / nq;
+            if (chunk >= chunks) continue;
+            const int p = rows[r].pos;
+            const int lo = sliding ? std::max(0, p - W + 1) : 0;
+            kv_span spans[2];
+            const int ns = kv.spans(c, rows[r].slot, kvh, lo, p, spans);
+            const int count = std::min(k_attn_chunk, p - lo + 1 - chunk * k_attn_chunk);
+            const int e0 = first_task[r] + kvh * group * chunks + chunk;  // entry of (r, first head of the group, chunk)
+            attend_partial_heads(&s_.q[((size_t)r * nq + kvh * group) * D], group, D, spans, ns, chunk * k_attn_chunk,
+                                 count, D, &s_.attn_acc[(size_t)e0 * D], (size_t)chunks * D, &s_.attn_parts[e0], chunks);
+        }
     });
     // One task per row: a head's merge is a few microseconds, less than handing it to a thread.
     run_parallel(pool, n, [&](int64_t r, int) {
