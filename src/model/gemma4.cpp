@@ -18,13 +18,12 @@ namespace {
 
 std::string blk(int il, const char* name) { return "blk." + std::to_string(il) + "." + name; }
 
-// Keys per attention task. 128 keys of K and V take 256 KiB at head_dim 256 and 512 KiB at 512,
-// so a chunk stays in the core's 1 MiB L2 while the rows of a task read it again, and a 512-key
-// window still makes four or five tasks per KV head to spread over the threads.
+// Keys per attention task: a 512-key window makes four or five tasks per KV head to spread over
+// the threads.
 constexpr int k_attn_chunk = 128;
-// Rows of one slot whose chunk a task computes in turn (the verify batch of a slot, or eight
-// prefill rows: prefill still makes many tasks).
-constexpr int k_attn_rows_per_task = 8;
+// Rows of one slot in one attention task (the verify batch of a slot, or eight prefill rows:
+// prefill still makes many tasks).
+constexpr int k_attn_rows_per_task = k_attn_max_rows;
 
 // parallel_for through a reference: the std::function then holds one pointer instead of a heap
 // copy of the closure, so dispatching work allocates nothing.
@@ -343,31 +342,31 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
     s_.attn.resize((size_t)n * nq * D);  // f32 [n, nq, D]
     const int group = nq / nkv;
     const int W = hp_.sliding_window;
-    // Keys are processed in fixed chunks of k_attn_chunk positions; a task is one chunk of one
-    // KV head for all the query heads that share it (their keys and values are read once), so
-    // long contexts spread over all threads even for one query row. Chunk boundaries depend only
-    // on the row's own key range, which keeps every row's result independent of its batch.
-    // Partial (r, h, chunk) is entry first_task[r] + h * chunks + chunk.
+    // Keys are processed in chunks of k_attn_chunk positions, aligned to multiples of
+    // k_attn_chunk in position; a task is one chunk of one KV head for up to
+    // k_attn_rows_per_task rows of one slot and all the query heads that share the KV head, so
+    // its keys and values are read from memory once for all of them, and long contexts spread
+    // over all threads even for one query row. A row's partials depend only on its own key range
+    // (attend_partial_rows), which keeps every row's result independent of its batch.
+    // Row r's keys are positions [key_lo(r), pos]; its chunks are key_lo / k_attn_chunk ..
+    // pos / k_attn_chunk; partial (r, h, j) (j-th chunk of the row) is entry
+    // first_task[r] + h * chunks(r) + j.
+    const auto key_lo = [&](int r) { return sliding ? std::max(0, rows[r].pos - W + 1) : 0; };
+    const auto first_chunk = [&](int r) { return key_lo(r) / k_attn_chunk; };
     // Entry index of each row's first (head, chunk). Reused, so no allocation per call; the tasks
     // below run on other threads, so they must reach it through this reference, not by name.
     thread_local std::vector<int> first_task_buffer;
     std::vector<int>& first_task = first_task_buffer;
     first_task.assign(n + 1, 0);
     for (int r = 0; r < n; ++r) {
-        int p = rows[r].pos;
-        int lo = sliding ? std::max(0, p - W + 1) : 0;
-        int chunks = (p - lo + 1 + k_attn_chunk - 1) / k_attn_chunk;
+        const int chunks = rows[r].pos / k_attn_chunk - first_chunk(r) + 1;
         first_task[r + 1] = first_task[r] + nq * chunks;
     }
     const int n_entries = first_task[n];
     s_.attn_parts.resize(n_entries);
     s_.attn_acc.resize((size_t)n_entries * D);  // f32 [n_entries, D] unnormalised partial outputs
-    // One task per (run of rows of one slot, KV head, chunk): the task computes chunk `chunk` of
-    // each row of the run in turn. The rows of a slot read nearly the same keys (their ranges
-    // differ by a few positions), so the rows after the first find the chunk in this core's
-    // cache instead of memory. Which rows share a task changes nothing in any row's arithmetic.
     struct attn_task {
-        int r0, r1, kvh, chunk;
+        int r0, r1, kvh, chunk;  // rows [r0, r1) of one slot, absolute chunk index
     };
     thread_local std::vector<attn_task> task_buffer;
     std::vector<attn_task>& tasks = task_buffer;
@@ -375,27 +374,36 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
     for (int ra = 0; ra < n;) {
         int rb = ra + 1;
         while (rb < n && rb - ra < k_attn_rows_per_task && rows[rb].slot == rows[ra].slot) ++rb;
-        int max_chunks = 0;
-        for (int r = ra; r < rb; ++r) max_chunks = std::max(max_chunks, (first_task[r + 1] - first_task[r]) / nq);
+        int c_lo = std::numeric_limits<int>::max(), c_hi = 0;
+        for (int r = ra; r < rb; ++r) {
+            c_lo = std::min(c_lo, first_chunk(r));
+            c_hi = std::max(c_hi, rows[r].pos / k_attn_chunk);
+        }
         for (int kvh = 0; kvh < nkv; ++kvh)
-            for (int chunk = 0; chunk < max_chunks; ++chunk) tasks.push_back({ra, rb, kvh, chunk});
+            for (int chunk = c_lo; chunk <= c_hi; ++chunk) tasks.push_back({ra, rb, kvh, chunk});
         ra = rb;
     }
     run_parallel(pool, (int64_t)tasks.size(), [&](int64_t task, int) {
         const attn_task& at = tasks[task];
-        const int kvh = at.kvh, chunk = at.chunk;
+        const int c0 = at.chunk * k_attn_chunk, c1 = c0 + k_attn_chunk - 1;  // the chunk's positions
+        attn_row task_rows[k_attn_max_rows];
+        int n_rows = 0, lo = std::numeric_limits<int>::max(), hi = 0;
         for (int r = at.r0; r < at.r1; ++r) {
+            const int first = std::max(key_lo(r), c0), last = std::min(rows[r].pos, c1);
+            if (first > last) continue;  // the row has no key in this chunk
             const int chunks = (first_task[r + 1] - first_task[r]) / nq;
-            if (chunk >= chunks) continue;
-            const int p = rows[r].pos;
-            const int lo = sliding ? std::max(0, p - W + 1) : 0;
-            kv_span spans[2];
-            const int ns = kv.spans(c, rows[r].slot, kvh, lo, p, spans);
-            const int count = std::min(k_attn_chunk, p - lo + 1 - chunk * k_attn_chunk);
-            const int e0 = first_task[r] + kvh * group * chunks + chunk;  // entry of (r, first head of the group, chunk)
-            attend_partial_heads(&s_.q[((size_t)r * nq + kvh * group) * D], group, D, spans, ns, chunk * k_attn_chunk,
-                                 count, D, &s_.attn_acc[(size_t)e0 * D], (size_t)chunks * D, &s_.attn_parts[e0], chunks);
+            // Entry of (r, first head of the group, this chunk).
+            const int e0 = first_task[r] + at.kvh * group * chunks + (at.chunk - first_chunk(r));
+            task_rows[n_rows++] = {&s_.q[((size_t)r * nq + at.kvh * group) * D], (size_t)D,
+                                   &s_.attn_acc[(size_t)e0 * D], (size_t)chunks * D, &s_.attn_parts[e0],
+                                   (size_t)chunks, first, last};
+            lo = std::min(lo, first);
+            hi = std::max(hi, last);
         }
+        if (n_rows == 0) return;
+        kv_span spans[2];
+        const int ns = kv.spans(c, rows[at.r0].slot, at.kvh, lo, hi, spans);
+        attend_partial_rows(task_rows, n_rows, group, spans, ns, lo, D);
     });
     // One task per row: a head's merge is a few microseconds, less than handing it to a thread.
     run_parallel(pool, n, [&](int64_t r, int) {

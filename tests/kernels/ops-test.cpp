@@ -247,6 +247,71 @@ TEST(Attention, GroupedHeadsMatchSingleHeads) {
     }
 }
 
+// Rows of one slot attending together (each over its own key range, blocks aligned in position)
+// give each row exactly the bits it gets alone with spans that start at its own first key, on
+// every level; and the scalar level's values within the usual tolerance.
+TEST(Attention, RowsSharingKeysGiveTheirAloneBits) {
+    std::mt19937 rng(23);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    const int pos0 = 37, n = 100;  // the cache holds positions [37, 136]
+    // Overlapping ranges, ranges that start or end mid-block, a one-key row, a row whose keys
+    // skip the blocks of the others' first keys.
+    const std::vector<std::pair<int, int>> ranges = {{40, 100}, {41, 101}, {37, 60}, {90, 136}, {100, 100}, {64, 79}};
+    for (int head_dim : {16, 48, 256}) {
+        for (int nh : {1, 3, 8, 11}) {
+            const kv_rows kv = make_kv(n, head_dim, rng, head_dim >= 256 ? 0.2f : 1.0f);
+            const int nr = static_cast<int>(ranges.size());
+            const size_t q_stride = head_dim + 5, acc_stride = head_dim + 7, part_stride = 3;
+            std::vector<float> q(nr * nh * q_stride);
+            for (auto& x : q) x = nd(rng);
+            float vmax = 0;
+            for (float x : kv.v) vmax = std::max(vmax, std::fabs(x));
+            const auto at = [&](int pos) { return static_cast<size_t>(pos - pos0) * kv.stride; };
+            for (cpu_isa isa : supported_isas()) {
+                std::vector<float> alone(nr * nh * acc_stride), together(nr * nh * acc_stride), want(head_dim);
+                std::vector<lf::attn_partial> p_alone(nr * nh * part_stride), p_together(nr * nh * part_stride);
+                std::vector<lf::attn_row> rows(nr);
+                for (int r = 0; r < nr; ++r) {
+                    rows[r] = {&q[r * nh * q_stride], q_stride, &together[r * nh * acc_stride], acc_stride,
+                               &p_together[r * nh * part_stride], part_stride, ranges[r].first, ranges[r].second};
+                    // Alone: spans that start at the row's first key and hold only its keys.
+                    const int first = ranges[r].first, count = ranges[r].second - first + 1;
+                    const lf::kv_span own{kv.k.data() + at(first), kv.v.data() + at(first), count, kv.stride};
+                    lf::attn_row one = rows[r];
+                    one.acc = &alone[r * nh * acc_stride];
+                    one.parts = &p_alone[r * nh * part_stride];
+                    lf::cpu::attend_partial_rows_isa(isa, &one, 1, nh, &own, 1, first, head_dim);
+                }
+                // Together: all rows in two calls of at most k_attn_max_rows, the keys cut in two spans.
+                const int cut = 71;
+                const lf::kv_span two[2] = {{kv.k.data(), kv.v.data(), cut - pos0, kv.stride},
+                                            {kv.k.data() + at(cut), kv.v.data() + at(cut), pos0 + n - cut, kv.stride}};
+                lf::cpu::attend_partial_rows_isa(isa, rows.data(), 4, nh, two, 2, pos0, head_dim);
+                lf::cpu::attend_partial_rows_isa(isa, rows.data() + 4, nr - 4, nh, two, 2, pos0, head_dim);
+                for (int r = 0; r < nr; ++r)
+                    for (int h = 0; h < nh; ++h) {
+                        const size_t e = (r * nh + h) * part_stride;
+                        ASSERT_EQ(p_together[e].m, p_alone[e].m) << lf::isa_name(isa) << " row " << r << " head " << h;
+                        ASSERT_EQ(p_together[e].l, p_alone[e].l) << lf::isa_name(isa) << " row " << r << " head " << h;
+                        const float* a = &alone[(r * nh + h) * acc_stride];
+                        ASSERT_EQ(std::memcmp(&together[(r * nh + h) * acc_stride], a, head_dim * 4), 0)
+                            << lf::isa_name(isa) << " d=" << head_dim << " nh=" << nh << " row " << r << " head " << h;
+                        // And the scalar reference over the row's keys.
+                        const lf::kv_span all{kv.k.data(), kv.v.data(), n, kv.stride};
+                        const lf::attn_partial pw = lf::cpu::attend_partial_isa(
+                            cpu_isa::scalar, &q[(r * nh + h) * q_stride], &all, 1, ranges[r].first - pos0,
+                            ranges[r].second - ranges[r].first + 1, head_dim, want.data());
+                        const lf::attn_partial& pg = p_alone[e];
+                        ASSERT_NEAR(pg.m + std::log(pg.l), pw.m + std::log(pw.l), 1e-5 * std::max(1.0f, std::fabs(pw.m)));
+                        for (int d = 0; d < head_dim; ++d)
+                            ASSERT_NEAR(a[d] / pg.l, want[d] / pw.l, 1e-5 * vmax)
+                                << lf::isa_name(isa) << " row " << r << " head " << h << " dim " << d;
+                    }
+            }
+        }
+    }
+}
+
 // The SIMD rms_norm sums the same exact products in the same eight partial sums as the scalar
 // level, so every level gives the scalar level's bits, with and without a weight and in place.
 TEST(Ops, RmsNormLevelsAreBitIdentical) {

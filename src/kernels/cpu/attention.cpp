@@ -1,5 +1,5 @@
 // Attention kernels: the scalar reference here, SIMD versions in ops-avx512.cpp / ops-avx2.cpp
-// chosen by the matmul level. Each task's result depends only on its own (query, key range), so
+// chosen by the matmul level. Each row's result depends only on its own (queries, key range), so
 // splitting keys into fixed chunks keeps rows independent of their batch.
 #include "kernels/cpu/attention.h"
 
@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/error.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/ops-impl.h"
 
@@ -69,29 +70,38 @@ attn_partial attend_partial_scalar(const float* q, const kv_span* spans, int n_s
 
 namespace cpu {
 
+void attend_partial_rows_isa(cpu_isa isa, const attn_row* rows, int n_rows, int nh, const kv_span* spans, int n_spans,
+                             int pos0, int head_dim) {
+    LF_CHECK(n_rows >= 0 && n_rows <= k_attn_max_rows);
+    // Groups of at most 8 heads (AVX-512) or 4 (AVX2) per pass: a fixed split, so each head's
+    // work is always the same.
+#if defined(__x86_64__)
+    if (isa == cpu_isa::avx512 && head_dim % 16 == 0) {
+        for (int h0 = 0; h0 < nh; h0 += 8)
+            attend_rows_avx512(rows, n_rows, h0, std::min(8, nh - h0), spans, n_spans, pos0, head_dim);
+        return;
+    }
+    if ((isa == cpu_isa::avx512 || isa == cpu_isa::avx2) && head_dim % 8 == 0) {
+        for (int h0 = 0; h0 < nh; h0 += 4)
+            attend_rows_avx2(rows, n_rows, h0, std::min(4, nh - h0), spans, n_spans, pos0, head_dim);
+        return;
+    }
+#endif
+    // The scalar level takes one key at a time, so it has no blocks to align.
+    for (int r = 0; r < n_rows; ++r) {
+        const attn_row& row = rows[r];
+        for (int g = 0; g < nh; ++g)
+            row.parts[g * row.part_stride] =
+                attend_partial_scalar(row.q + g * row.q_stride, spans, n_spans, row.first - pos0,
+                                      row.last - row.first + 1, head_dim, row.acc + g * row.acc_stride);
+    }
+}
+
 void attend_partial_heads_isa(cpu_isa isa, const float* q, int nh, size_t q_stride, const kv_span* spans,
                               int n_spans, int skip, int count, int head_dim, float* acc, size_t acc_stride,
                               attn_partial* parts, size_t part_stride) {
-    // Groups of at most 8 heads per pass (a fixed split, so each head's work is always the same).
-    for (int h0 = 0; h0 < nh; h0 += 8) {
-        const int n = std::min(8, nh - h0);
-        const float* qh = q + h0 * q_stride;
-        float* ah = acc + h0 * acc_stride;
-        attn_partial* ph = parts + h0 * part_stride;
-#if defined(__x86_64__)
-        if (isa == cpu_isa::avx512 && head_dim % 16 == 0) {
-            attend_heads_avx512(qh, n, q_stride, spans, n_spans, skip, count, head_dim, ah, acc_stride, ph, part_stride);
-            continue;
-        }
-        if ((isa == cpu_isa::avx512 || isa == cpu_isa::avx2) && head_dim % 8 == 0) {
-            attend_heads_avx2(qh, n, q_stride, spans, n_spans, skip, count, head_dim, ah, acc_stride, ph, part_stride);
-            continue;
-        }
-#endif
-        for (int g = 0; g < n; ++g)
-            ph[g * part_stride] =
-                attend_partial_scalar(qh + g * q_stride, spans, n_spans, skip, count, head_dim, ah + g * acc_stride);
-    }
+    const attn_row row{q, q_stride, acc, acc_stride, parts, part_stride, skip, skip + count - 1};
+    attend_partial_rows_isa(isa, &row, 1, nh, spans, n_spans, 0, head_dim);
 }
 
 void merge_partials_isa(cpu_isa isa, const attn_partial* parts, const float* acc, int n, int head_dim, float* out) {
@@ -122,6 +132,11 @@ attn_partial attend_partial_isa(cpu_isa isa, const float* q, const kv_span* span
 }
 
 }  // namespace cpu
+
+void attend_partial_rows(const attn_row* rows, int n_rows, int nh, const kv_span* spans, int n_spans, int pos0,
+                         int head_dim) {
+    cpu::attend_partial_rows_isa(active_isa(), rows, n_rows, nh, spans, n_spans, pos0, head_dim);
+}
 
 void attend_partial_heads(const float* q, int nh, size_t q_stride, const kv_span* spans, int n_spans, int skip,
                           int count, int head_dim, float* acc, size_t acc_stride, attn_partial* parts,

@@ -152,96 +152,114 @@ LF_AVX2 void softcap_avx2(float* x, int64_t n, float cap) {
 
 namespace {
 
-// NH query heads against the same keys: every key and value row is loaded once per block for all
-// heads, and each head's sequence does not depend on NH (one head is a group of one).
+// Heads h0 .. h0 + NH - 1 of every row against the same keys. Blocks of 8 positions start at
+// multiples of 8; a block's key and value rows are loaded once from memory and then serve every
+// row whose keys it holds. A row's scores, softmax and value sums use only the lanes of its own
+// keys, always in the same lanes of the same blocks, so each head's sequence depends neither on
+// NH nor on the other rows (one head of one row is a group of one).
 template <int NH>
-LF_AVX2 void attend_heads(const float* q, size_t q_stride, const kv_span* spans, int n_spans, int skip, int count,
-                          int head_dim, float* acc, size_t acc_stride, attn_partial* parts, size_t part_stride) {
+LF_AVX2 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_span* spans, int n_spans, int pos0,
+                         int head_dim) {
     constexpr int B = 8;  // keys per block
     const int nd = head_dim / 8;
-    for (int h = 0; h < NH; ++h)
-        for (int d = 0; d < head_dim; d += 8) _mm256_storeu_ps(acc + h * acc_stride + d, _mm256_setzero_ps());
-    float m[NH], l[NH];
-    for (int h = 0; h < NH; ++h) {
-        m[h] = -std::numeric_limits<float>::infinity();
-        l[h] = 0.0f;
+    float m[k_attn_max_rows][NH], l[k_attn_max_rows][NH];
+    int first = std::numeric_limits<int>::max(), last = std::numeric_limits<int>::min();
+    for (int r = 0; r < n_rows; ++r) {
+        for (int h = 0; h < NH; ++h) {
+            float* acc = rows[r].acc + (h0 + h) * rows[r].acc_stride;
+            for (int d = 0; d < head_dim; d += 8) _mm256_storeu_ps(acc + d, _mm256_setzero_ps());
+            m[r][h] = -std::numeric_limits<float>::infinity();
+            l[r][h] = 0.0f;
+        }
+        first = std::min(first, rows[r].first);
+        last = std::max(last, rows[r].last);
     }
-    for (int b0 = 0; b0 < count; b0 += B) {
-        const int nk = std::min(B, count - b0);
+    for (int b0 = first - first % B; b0 <= last; b0 += B) {
+        int u_lo, u_hi;  // lanes of the block that some row needs
+        block_lanes(b0, B, first, last, u_lo, u_hi);
         const float* k_rows[B];
         const float* v_rows[B];
-        span_rows(spans, n_spans, skip + b0, nk, k_rows, v_rows);
+        block_rows(spans, n_spans, pos0, b0, u_lo, u_hi, B, k_rows, v_rows);
         // The next block's rows are requested one key at a time while this block is scored.
         const float* pk_rows[B];
         const float* pv_rows[B];
-        const int nn = b0 + B < count ? std::min(B, count - b0 - B) : 0;
-        if (nn > 0) span_rows(spans, n_spans, skip + b0 + B, nn, pk_rows, pv_rows);
-        alignas(32) float s[NH][B];
-        float bm[NH];
-        for (int h = 0; h < NH; ++h) bm[h] = -std::numeric_limits<float>::infinity();
-        for (int i = 0; i < nk; ++i) {
-            if (i < nn) prefetch_row_pair(pk_rows[i], pv_rows[i], head_dim);
-            __m256 a[NH];
-            LF_UNROLL
-            for (int h = 0; h < NH; ++h) a[h] = _mm256_setzero_ps();
-            for (int dc = 0; dc < nd; ++dc) {
-                const __m256 k = _mm256_loadu_ps(k_rows[i] + 8 * dc);
+        int n_lo = 0, n_hi = -1;
+        if (b0 + B <= last) {
+            block_lanes(b0 + B, B, first, last, n_lo, n_hi);
+            block_rows(spans, n_spans, pos0, b0 + B, n_lo, n_hi, B, pk_rows, pv_rows);
+        }
+        bool prefetched = false;
+        for (int r = 0; r < n_rows; ++r) {
+            int lo, hi;
+            if (!block_lanes(b0, B, rows[r].first, rows[r].last, lo, hi)) continue;
+            const attn_row row = rows[r];  // a copy: its fields stay in registers
+            const float* q = row.q + h0 * row.q_stride;
+            alignas(32) float s[NH][B];
+            float bm[NH];
+            for (int h = 0; h < NH; ++h) bm[h] = -std::numeric_limits<float>::infinity();
+            if (!prefetched)
+                for (int i = n_lo; i <= n_hi; ++i) prefetch_row_pair(pk_rows[i], pv_rows[i], head_dim);
+            prefetched = true;
+            for (int i = lo; i <= hi; ++i) {
+                __m256 a[NH];
                 LF_UNROLL
-                for (int h = 0; h < NH; ++h) a[h] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * q_stride + 8 * dc), k, a[h]);
+                for (int h = 0; h < NH; ++h) a[h] = _mm256_setzero_ps();
+                for (int dc = 0; dc < nd; ++dc) {
+                    const __m256 k = _mm256_loadu_ps(k_rows[i] + 8 * dc);
+                    LF_UNROLL
+                    for (int h = 0; h < NH; ++h) a[h] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * row.q_stride + 8 * dc), k, a[h]);
+                }
+                LF_UNROLL
+                for (int h = 0; h < NH; ++h) {
+                    s[h][i] = hsum(a[h]);
+                    bm[h] = std::max(bm[h], s[h][i]);
+                }
             }
+            const __m256i valid = _mm256_andnot_si256(tail_mask(lo), tail_mask(hi + 1));
+            float c[NH];
             LF_UNROLL
             for (int h = 0; h < NH; ++h) {
-                s[h][i] = hsum(a[h]);
-                bm[h] = std::max(bm[h], s[h][i]);
+                for (int i = 0; i < B; ++i)
+                    if (i < lo || i > hi) s[h][i] = -std::numeric_limits<float>::infinity();
+                const float m_new = std::max(m[r][h], bm[h]);
+                c[h] = m[r][h] == -std::numeric_limits<float>::infinity()
+                           ? 0.0f
+                           : _mm256_cvtss_f32(exp8(_mm256_set1_ps(m[r][h] - m_new)));
+                const __m256 p = _mm256_and_ps(_mm256_castsi256_ps(valid),
+                                               exp8(_mm256_sub_ps(_mm256_load_ps(s[h]), _mm256_set1_ps(m_new))));
+                _mm256_store_ps(s[h], p);
+                l[r][h] = l[r][h] * c[h] + hsum(p);
+                m[r][h] = m_new;
             }
-        }
-        const __m256i valid = tail_mask(nk);
-        float c[NH];
-        LF_UNROLL
-        for (int h = 0; h < NH; ++h) {
-            for (int i = nk; i < B; ++i) s[h][i] = -std::numeric_limits<float>::infinity();
-            const float m_new = std::max(m[h], bm[h]);
-            c[h] = m[h] == -std::numeric_limits<float>::infinity() ? 0.0f
-                                                                  : _mm256_cvtss_f32(exp8(_mm256_set1_ps(m[h] - m_new)));
-            const __m256 p =
-                _mm256_and_ps(_mm256_castsi256_ps(valid), exp8(_mm256_sub_ps(_mm256_load_ps(s[h]), _mm256_set1_ps(m_new))));
-            _mm256_store_ps(s[h], p);
-            l[h] = l[h] * c[h] + hsum(p);
-            m[h] = m_new;
-        }
-        for (int dc = 0; dc < nd; ++dc) {
-            __m256 a[NH];
-            LF_UNROLL
-            for (int h = 0; h < NH; ++h) a[h] = _mm256_mul_ps(_mm256_loadu_ps(acc + h * acc_stride + 8 * dc), _mm256_set1_ps(c[h]));
-            for (int i = 0; i < nk; ++i) {
-                const __m256 v = _mm256_loadu_ps(v_rows[i] + 8 * dc);
+            float* acc = row.acc + h0 * row.acc_stride;
+            for (int dc = 0; dc < nd; ++dc) {
+                __m256 a[NH];
                 LF_UNROLL
-                for (int h = 0; h < NH; ++h) a[h] = _mm256_fmadd_ps(_mm256_set1_ps(s[h][i]), v, a[h]);
+                for (int h = 0; h < NH; ++h)
+                    a[h] = _mm256_mul_ps(_mm256_loadu_ps(acc + h * row.acc_stride + 8 * dc), _mm256_set1_ps(c[h]));
+                for (int i = lo; i <= hi; ++i) {
+                    const __m256 v = _mm256_loadu_ps(v_rows[i] + 8 * dc);
+                    LF_UNROLL
+                    for (int h = 0; h < NH; ++h) a[h] = _mm256_fmadd_ps(_mm256_set1_ps(s[h][i]), v, a[h]);
+                }
+                LF_UNROLL
+                for (int h = 0; h < NH; ++h) _mm256_storeu_ps(acc + h * row.acc_stride + 8 * dc, a[h]);
             }
-            LF_UNROLL
-            for (int h = 0; h < NH; ++h) _mm256_storeu_ps(acc + h * acc_stride + 8 * dc, a[h]);
         }
     }
-    for (int h = 0; h < NH; ++h) parts[h * part_stride] = {m[h], l[h]};
+    for (int r = 0; r < n_rows; ++r)
+        for (int h = 0; h < NH; ++h) rows[r].parts[(h0 + h) * rows[r].part_stride] = {m[r][h], l[r][h]};
 }
 
 }  // namespace
 
-void attend_heads_avx2(const float* q, int nh, size_t q_stride, const kv_span* spans, int n_spans, int skip,
-                       int count, int head_dim, float* acc, size_t acc_stride, attn_partial* parts,
-                       size_t part_stride) {
-    // Sixteen ymm registers: at most 4 heads per pass (a fixed split).
-    for (int h0 = 0; h0 < nh; h0 += 4) {
-        const int n = std::min(4, nh - h0);
-        const float* qh = q + h0 * q_stride;
-        float* ah = acc + h0 * acc_stride;
-        attn_partial* ph = parts + h0 * part_stride;
-        switch (n) {
-            case 1: attend_heads<1>(qh, q_stride, spans, n_spans, skip, count, head_dim, ah, acc_stride, ph, part_stride); break;
-            case 2: attend_heads<2>(qh, q_stride, spans, n_spans, skip, count, head_dim, ah, acc_stride, ph, part_stride); break;
-            case 3: attend_heads<3>(qh, q_stride, spans, n_spans, skip, count, head_dim, ah, acc_stride, ph, part_stride); break;
-            default: attend_heads<4>(qh, q_stride, spans, n_spans, skip, count, head_dim, ah, acc_stride, ph, part_stride); break;
-        }
+void attend_rows_avx2(const attn_row* rows, int n_rows, int h0, int nh, const kv_span* spans, int n_spans, int pos0,
+                      int head_dim) {
+    switch (nh) {
+        case 1: return attend_rows<1>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
+        case 2: return attend_rows<2>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
+        case 3: return attend_rows<3>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
+        default: return attend_rows<4>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
     }
 }
 

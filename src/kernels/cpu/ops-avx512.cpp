@@ -172,18 +172,18 @@ LF_AVX512 void softcap_avx512(float* x, int64_t n, float cap) {
 namespace {
 
 // Value sums of TH heads for TD consecutive 16-wide output chunks from chunk dc0 (acc + h *
-// acc_stride is head h's partial output, c[h] its rescale, s[h][i] its weight for key i): each
-// accumulator starts from the rescaled partial and adds the block's nk keys in order.
+// acc_stride is head h's partial output, c[h] its rescale, s[h][i] its weight for lane i): each
+// accumulator starts from the rescaled partial and adds lanes lo .. hi of the block in order.
 template <int TH, int TD>
 LF_AVX512_INLINE void value_tile(float* acc, size_t acc_stride, const float* c, const float (*s)[16],
-                                 const float* const* v_rows, int nk, int dc0) {
+                                 const float* const* v_rows, int lo, int hi, int dc0) {
     __m512 a[TH][TD];
     LF_UNROLL
     for (int hh = 0; hh < TH; ++hh)
         LF_UNROLL
         for (int dd = 0; dd < TD; ++dd)
             a[hh][dd] = _mm512_mul_ps(_mm512_loadu_ps(acc + hh * acc_stride + 16 * (dc0 + dd)), _mm512_set1_ps(c[hh]));
-    for (int i = 0; i < nk; ++i) {
+    for (int i = lo; i <= hi; ++i) {
         __m512 v[TD];
         LF_UNROLL
         for (int dd = 0; dd < TD; ++dd) v[dd] = _mm512_loadu_ps(v_rows[i] + 16 * (dc0 + dd));
@@ -200,110 +200,129 @@ LF_AVX512_INLINE void value_tile(float* acc, size_t acc_stride, const float* c, 
         for (int dd = 0; dd < TD; ++dd) _mm512_storeu_ps(acc + hh * acc_stride + 16 * (dc0 + dd), a[hh][dd]);
 }
 
-// NH query heads against the same keys: every key and value row is loaded once per block for all
-// heads. Per (head, key) the score is one accumulator over the head dimension in order and one
-// fixed horizontal sum; per (head, output chunk) the value sum starts from the rescaled
-// accumulator and adds the keys in order, so neither the tiling below nor NH changes a bit of
-// any head's result (one head is a group of one). Tiles of TH heads x TK keys (scores) and TH heads x TD chunks of 16 outputs
-// (values), 16 accumulators each, so one load serves several FMAs: about half a load per FMA
-// instead of one.
+// Heads h0 .. h0 + NH - 1 of every row against the same keys. Blocks of 16 positions start at
+// multiples of 16; a block's key and value rows are loaded once from memory and then serve every
+// row whose keys it holds (from L1 for the rows after the first). Per (row, head, key) the score
+// is one accumulator over the head dimension in order and one fixed horizontal sum; a row's
+// softmax and value sums use only the lanes of its own keys, always in the same lanes of the
+// same blocks; per (head, output chunk) the value sum starts from the rescaled accumulator and
+// adds the row's keys in order. So neither the tiling below, NH nor the other rows change a bit
+// of any head's result. Tiles of TH heads x TK keys (scores) and TH heads x TD chunks of 16
+// outputs (values), 16 accumulators each, so one load serves several FMAs.
 template <int NH>
-LF_AVX512 void attend_heads(const float* q, size_t q_stride, const kv_span* spans, int n_spans, int skip, int count,
-                            int head_dim, float* acc, size_t acc_stride, attn_partial* parts, size_t part_stride) {
+LF_AVX512 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_span* spans, int n_spans, int pos0,
+                           int head_dim) {
     constexpr int B = 16;  // keys per block
     constexpr int TH = NH % 4 == 0 ? 4 : NH % 2 == 0 ? 2 : 1;
     constexpr int TK = 16 / TH;  // keys per score tile (divides B)
     constexpr int TD = 16 / TH;  // 16-wide output chunks per value tile
     const int nd = head_dim / 16;
-    for (int h = 0; h < NH; ++h)
-        for (int d = 0; d < head_dim; d += 16) _mm512_storeu_ps(acc + h * acc_stride + d, _mm512_setzero_ps());
-    float m[NH], l[NH];
-    for (int h = 0; h < NH; ++h) {
-        m[h] = -std::numeric_limits<float>::infinity();
-        l[h] = 0.0f;
+    float m[k_attn_max_rows][NH], l[k_attn_max_rows][NH];
+    int first = std::numeric_limits<int>::max(), last = std::numeric_limits<int>::min();
+    for (int r = 0; r < n_rows; ++r) {
+        for (int h = 0; h < NH; ++h) {
+            float* acc = rows[r].acc + (h0 + h) * rows[r].acc_stride;
+            for (int d = 0; d < head_dim; d += 16) _mm512_storeu_ps(acc + d, _mm512_setzero_ps());
+            m[r][h] = -std::numeric_limits<float>::infinity();
+            l[r][h] = 0.0f;
+        }
+        first = std::min(first, rows[r].first);
+        last = std::max(last, rows[r].last);
     }
-    for (int b0 = 0; b0 < count; b0 += B) {
-        const int nk = std::min(B, count - b0);
+    for (int b0 = first - first % B; b0 <= last; b0 += B) {
+        int u_lo, u_hi;  // lanes of the block that some row needs
+        block_lanes(b0, B, first, last, u_lo, u_hi);
         const float* k_rows[B];
         const float* v_rows[B];
-        span_rows(spans, n_spans, skip + b0, nk, k_rows, v_rows);
-        // Keys past the end of a short block repeat its last key; their scores are masked below
-        // and their values never read.
-        for (int i = nk; i < B; ++i) k_rows[i] = k_rows[nk - 1];
+        block_rows(spans, n_spans, pos0, b0, u_lo, u_hi, B, k_rows, v_rows);
         // The next block's rows are requested while this block is scored, so they arrive from
         // memory in the background (nothing keeps them cached between steps).
         const float* pk_rows[B];
         const float* pv_rows[B];
-        const int nn = b0 + B < count ? std::min(B, count - b0 - B) : 0;
-        if (nn > 0) span_rows(spans, n_spans, skip + b0 + B, nn, pk_rows, pv_rows);
-        alignas(64) float s[NH][B];
-        for (int h0 = 0; h0 < NH; h0 += TH) {
-            for (int i0 = 0; i0 < B; i0 += TK) {
-                if (h0 == 0)
-                    for (int i = i0; i < i0 + TK && i < nn; ++i) prefetch_row_pair(pk_rows[i], pv_rows[i], head_dim);
-                __m512 a[TH][TK];
-                LF_UNROLL
-                for (int hh = 0; hh < TH; ++hh)
+        int n_lo = 0, n_hi = -1;
+        if (b0 + B <= last) {
+            block_lanes(b0 + B, B, first, last, n_lo, n_hi);
+            block_rows(spans, n_spans, pos0, b0 + B, n_lo, n_hi, B, pk_rows, pv_rows);
+        }
+        bool prefetched = false;
+        for (int r = 0; r < n_rows; ++r) {
+            int lo, hi;
+            if (!block_lanes(b0, B, rows[r].first, rows[r].last, lo, hi)) continue;
+            const attn_row row = rows[r];  // a copy: its fields stay in registers
+            const float* q = row.q + h0 * row.q_stride;
+            alignas(64) float s[NH][B];
+            for (int hq = 0; hq < NH; hq += TH) {
+                for (int i0 = 0; i0 < B; i0 += TK) {
+                    if (!prefetched)
+                        for (int i = std::max(i0, n_lo); i < i0 + TK && i <= n_hi; ++i)
+                            prefetch_row_pair(pk_rows[i], pv_rows[i], head_dim);
+                    __m512 a[TH][TK];
                     LF_UNROLL
-                    for (int ii = 0; ii < TK; ++ii) a[hh][ii] = _mm512_setzero_ps();
-                for (int dc = 0; dc < nd; ++dc) {
-                    __m512 k[TK];
-                    LF_UNROLL
-                    for (int ii = 0; ii < TK; ++ii) k[ii] = _mm512_loadu_ps(k_rows[i0 + ii] + 16 * dc);
-                    LF_UNROLL
-                    for (int hh = 0; hh < TH; ++hh) {
-                        const __m512 qv = _mm512_loadu_ps(q + (h0 + hh) * q_stride + 16 * dc);
+                    for (int hh = 0; hh < TH; ++hh)
                         LF_UNROLL
-                        for (int ii = 0; ii < TK; ++ii) a[hh][ii] = _mm512_fmadd_ps(qv, k[ii], a[hh][ii]);
+                        for (int ii = 0; ii < TK; ++ii) a[hh][ii] = _mm512_setzero_ps();
+                    for (int dc = 0; dc < nd; ++dc) {
+                        __m512 k[TK];
+                        LF_UNROLL
+                        for (int ii = 0; ii < TK; ++ii) k[ii] = _mm512_loadu_ps(k_rows[i0 + ii] + 16 * dc);
+                        LF_UNROLL
+                        for (int hh = 0; hh < TH; ++hh) {
+                            const __m512 qv = _mm512_loadu_ps(q + (hq + hh) * row.q_stride + 16 * dc);
+                            LF_UNROLL
+                            for (int ii = 0; ii < TK; ++ii) a[hh][ii] = _mm512_fmadd_ps(qv, k[ii], a[hh][ii]);
+                        }
                     }
-                }
-                // The tile's 16 scores in one transposed sum (lane hh * TK + ii).
-                alignas(64) float sums[16];
-                _mm512_store_ps(sums, hsum16(&a[0][0]));
-                LF_UNROLL
-                for (int hh = 0; hh < TH; ++hh)
+                    // The tile's 16 scores in one transposed sum (lane hh * TK + ii).
+                    alignas(64) float sums[16];
+                    _mm512_store_ps(sums, hsum16(&a[0][0]));
                     LF_UNROLL
-                    for (int ii = 0; ii < TK; ++ii) s[h0 + hh][i0 + ii] = sums[hh * TK + ii];
+                    for (int hh = 0; hh < TH; ++hh)
+                        LF_UNROLL
+                        for (int ii = 0; ii < TK; ++ii) s[hq + hh][i0 + ii] = sums[hh * TK + ii];
+                }
+                prefetched = true;
+            }
+            const __mmask16 valid = static_cast<__mmask16>(((1u << (hi + 1)) - 1) & ~((1u << lo) - 1));
+            float c[NH];
+            LF_UNROLL
+            for (int h = 0; h < NH; ++h) {
+                const __m512 sv = _mm512_mask_load_ps(_mm512_set1_ps(-std::numeric_limits<float>::infinity()), valid, s[h]);
+                const float m_new = std::max(m[r][h], _mm512_reduce_max_ps(sv));
+                c[h] = m[r][h] == -std::numeric_limits<float>::infinity()
+                           ? 0.0f
+                           : _mm512_cvtss_f32(exp16(_mm512_set1_ps(m[r][h] - m_new)));
+                const __m512 p = _mm512_maskz_mov_ps(valid, exp16(_mm512_sub_ps(sv, _mm512_set1_ps(m_new))));
+                _mm512_store_ps(s[h], p);
+                l[r][h] = l[r][h] * c[h] + _mm512_reduce_add_ps(p);
+                m[r][h] = m_new;
+            }
+            for (int hq = 0; hq < NH; hq += TH) {
+                float* acc_h = row.acc + (h0 + hq) * row.acc_stride;
+                int dc0 = 0;
+                for (; dc0 + TD <= nd; dc0 += TD)
+                    value_tile<TH, TD>(acc_h, row.acc_stride, c + hq, s + hq, v_rows, lo, hi, dc0);
+                for (; dc0 < nd; ++dc0)  // chunks left over when nd is not a multiple of TD
+                    value_tile<TH, 1>(acc_h, row.acc_stride, c + hq, s + hq, v_rows, lo, hi, dc0);
             }
         }
-        const __mmask16 valid = tail_mask(nk);
-        float c[NH];
-        LF_UNROLL
-        for (int h = 0; h < NH; ++h) {
-            const __m512 sv = _mm512_mask_load_ps(_mm512_set1_ps(-std::numeric_limits<float>::infinity()), valid, s[h]);
-            const float m_new = std::max(m[h], _mm512_reduce_max_ps(sv));
-            c[h] = m[h] == -std::numeric_limits<float>::infinity() ? 0.0f
-                                                                  : _mm512_cvtss_f32(exp16(_mm512_set1_ps(m[h] - m_new)));
-            const __m512 p = _mm512_maskz_mov_ps(valid, exp16(_mm512_sub_ps(sv, _mm512_set1_ps(m_new))));
-            _mm512_store_ps(s[h], p);
-            l[h] = l[h] * c[h] + _mm512_reduce_add_ps(p);
-            m[h] = m_new;
-        }
-        for (int h0 = 0; h0 < NH; h0 += TH) {
-            float* acc_h = acc + h0 * acc_stride;
-            int dc0 = 0;
-            for (; dc0 + TD <= nd; dc0 += TD) value_tile<TH, TD>(acc_h, acc_stride, c + h0, s + h0, v_rows, nk, dc0);
-            for (; dc0 < nd; ++dc0)  // chunks left over when nd is not a multiple of TD
-                value_tile<TH, 1>(acc_h, acc_stride, c + h0, s + h0, v_rows, nk, dc0);
-        }
     }
-    for (int h = 0; h < NH; ++h) parts[h * part_stride] = {m[h], l[h]};
+    for (int r = 0; r < n_rows; ++r)
+        for (int h = 0; h < NH; ++h) rows[r].parts[(h0 + h) * rows[r].part_stride] = {m[r][h], l[r][h]};
 }
 
 }  // namespace
 
-void attend_heads_avx512(const float* q, int nh, size_t q_stride, const kv_span* spans, int n_spans, int skip,
-                         int count, int head_dim, float* acc, size_t acc_stride, attn_partial* parts,
-                         size_t part_stride) {
+void attend_rows_avx512(const attn_row* rows, int n_rows, int h0, int nh, const kv_span* spans, int n_spans, int pos0,
+                        int head_dim) {
     switch (nh) {
-        case 1: return attend_heads<1>(q, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride, parts, part_stride);
-        case 2: return attend_heads<2>(q, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride, parts, part_stride);
-        case 3: return attend_heads<3>(q, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride, parts, part_stride);
-        case 4: return attend_heads<4>(q, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride, parts, part_stride);
-        case 5: return attend_heads<5>(q, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride, parts, part_stride);
-        case 6: return attend_heads<6>(q, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride, parts, part_stride);
-        case 7: return attend_heads<7>(q, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride, parts, part_stride);
-        default: return attend_heads<8>(q, q_stride, spans, n_spans, skip, count, head_dim, acc, acc_stride, parts, part_stride);
+        case 1: return attend_rows<1>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
+        case 2: return attend_rows<2>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
+        case 3: return attend_rows<3>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
+        case 4: return attend_rows<4>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
+        case 5: return attend_rows<5>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
+        case 6: return attend_rows<6>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
+        case 7: return attend_rows<7>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
+        default: return attend_rows<8>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
     }
 }
 

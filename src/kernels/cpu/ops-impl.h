@@ -29,6 +29,8 @@ attn_partial attend_partial_isa(cpu_isa isa, const float* q, const kv_span* span
 void attend_partial_heads_isa(cpu_isa isa, const float* q, int nh, size_t q_stride, const kv_span* spans,
                               int n_spans, int skip, int count, int head_dim, float* acc, size_t acc_stride,
                               attn_partial* parts, size_t part_stride);
+void attend_partial_rows_isa(cpu_isa isa, const attn_row* rows, int n_rows, int nh, const kv_span* spans, int n_spans,
+                             int pos0, int head_dim);
 
 // rms_norm's sum of squares is eight interleaved double sums (part[k] over elements i = k mod 8
 // of the whole eights, in order; every product of two floats is exact in double, so a fused
@@ -53,13 +55,12 @@ void rms_norm_avx512(const float* x, const float* w, float* y, int64_t n, float 
 void rms_norm_avx2(const float* x, const float* w, float* y, int64_t n, float eps);
 void merge_partials_avx512(const attn_partial* parts, const float* acc, int n, int head_dim, float* out);
 void merge_partials_avx2(const attn_partial* parts, const float* acc, int n, int head_dim, float* out);
-// nh <= 8 (the caller splits larger groups).
-void attend_heads_avx512(const float* q, int nh, size_t q_stride, const kv_span* spans, int n_spans, int skip,
-                         int count, int head_dim, float* acc, size_t acc_stride, attn_partial* parts,
-                         size_t part_stride);
-void attend_heads_avx2(const float* q, int nh, size_t q_stride, const kv_span* spans, int n_spans, int skip,
-                       int count, int head_dim, float* acc, size_t acc_stride, attn_partial* parts,
-                       size_t part_stride);
+// Heads h0 .. h0 + nh - 1 of every row (the caller splits larger groups: nh <= 8 for AVX-512,
+// nh <= 4 for AVX2).
+void attend_rows_avx512(const attn_row* rows, int n_rows, int h0, int nh, const kv_span* spans, int n_spans, int pos0,
+                        int head_dim);
+void attend_rows_avx2(const attn_row* rows, int n_rows, int h0, int nh, const kv_span* spans, int n_spans, int pos0,
+                      int head_dim);
 void gelu_tanh_avx512(float* x, int64_t n);
 void gelu_mul_avx512(float* gate, const float* up, int64_t n);
 void softcap_avx512(float* x, int64_t n, float cap);
@@ -85,6 +86,27 @@ inline void span_rows(const kv_span* spans, int n_spans, int skip, int count, co
         }
         skip = 0;
     }
+}
+
+// The keys of one block of B positions starting at b0 (a multiple of B), lanes lo .. hi: the
+// key and value rows of lanes lo .. hi from the spans (spans[0] starts at position pos0); the
+// other lanes repeat lane lo's rows, so every lane can be read (their scores are masked).
+inline void block_rows(const kv_span* spans, int n_spans, int pos0, int b0, int lo, int hi, int B,
+                       const float** k_rows, const float** v_rows) {
+    span_rows(spans, n_spans, b0 + lo - pos0, hi - lo + 1, k_rows + lo, v_rows + lo);
+    for (int i = 0; i < B; ++i)
+        if (i < lo || i > hi) {
+            k_rows[i] = k_rows[lo];
+            v_rows[i] = v_rows[lo];
+        }
+}
+
+// The lanes of the block starting at b0 (B positions) that hold positions [first, last];
+// false when the block holds none of them.
+inline bool block_lanes(int b0, int B, int first, int last, int& lo, int& hi) {
+    lo = std::max(first, b0) - b0;
+    hi = std::min(last, b0 + B - 1) - b0;
+    return lo <= hi;
 }
 
 // Requests every cache line of one key row and one value row (head_dim floats each).
