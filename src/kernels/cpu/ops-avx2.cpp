@@ -162,32 +162,9 @@ LF_AVX2 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_span
                          int head_dim) {
     constexpr int B = 8;  // keys per block
     const int nd = head_dim / 8;
-    float m[k_attn_max_rows][NH], l[k_attn_max_rows][NH];
-    int first = std::numeric_limits<int>::max(), last = std::numeric_limits<int>::min();
-    for (int r = 0; r < n_rows; ++r) {
-        for (int h = 0; h < NH; ++h) {
-            float* acc = rows[r].acc + (h0 + h) * rows[r].acc_stride;
-            for (int d = 0; d < head_dim; d += 8) _mm256_storeu_ps(acc + d, _mm256_setzero_ps());
-            m[r][h] = -std::numeric_limits<float>::infinity();
-            l[r][h] = 0.0f;
-        }
-        first = std::min(first, rows[r].first);
-        last = std::max(last, rows[r].last);
-    }
-    for (int b0 = first - first % B; b0 <= last; b0 += B) {
-        int u_lo, u_hi;  // lanes of the block that some row needs
-        block_lanes(b0, B, first, last, u_lo, u_hi);
-        const float* k_rows[B];
-        const float* v_rows[B];
-        block_rows(spans, n_spans, pos0, b0, u_lo, u_hi, B, k_rows, v_rows);
-        // The next block's rows are requested one key at a time while this block is scored.
-        const float* pk_rows[B];
-        const float* pv_rows[B];
-        int n_lo = 0, n_hi = -1;
-        if (b0 + B <= last) {
-            block_lanes(b0 + B, B, first, last, n_lo, n_hi);
-            block_rows(spans, n_spans, pos0, b0 + B, n_lo, n_hi, B, pk_rows, pv_rows);
-        }
+    attn_rows_state<NH> st(rows, n_rows, h0, head_dim);
+    for (int b0 = st.first - st.first % B; b0 <= st.last; b0 += B) {
+        const attn_block<B> blk(spans, n_spans, pos0, b0, st.first, st.last);
         bool prefetched = false;
         for (int r = 0; r < n_rows; ++r) {
             int lo, hi;
@@ -198,14 +175,14 @@ LF_AVX2 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_span
             float bm[NH];
             for (int h = 0; h < NH; ++h) bm[h] = -std::numeric_limits<float>::infinity();
             if (!prefetched)
-                for (int i = n_lo; i <= n_hi; ++i) prefetch_row_pair(pk_rows[i], pv_rows[i], head_dim);
+                for (int i = blk.next_lo; i <= blk.next_hi; ++i) prefetch_row_pair(blk.next_k[i], blk.next_v[i], head_dim);
             prefetched = true;
             for (int i = lo; i <= hi; ++i) {
                 __m256 a[NH];
                 LF_UNROLL
                 for (int h = 0; h < NH; ++h) a[h] = _mm256_setzero_ps();
                 for (int dc = 0; dc < nd; ++dc) {
-                    const __m256 k = _mm256_loadu_ps(k_rows[i] + 8 * dc);
+                    const __m256 k = _mm256_loadu_ps(blk.k_rows[i] + 8 * dc);
                     LF_UNROLL
                     for (int h = 0; h < NH; ++h) a[h] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * row.q_stride + 8 * dc), k, a[h]);
                 }
@@ -221,15 +198,15 @@ LF_AVX2 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_span
             for (int h = 0; h < NH; ++h) {
                 for (int i = 0; i < B; ++i)
                     if (i < lo || i > hi) s[h][i] = -std::numeric_limits<float>::infinity();
-                const float m_new = std::max(m[r][h], bm[h]);
-                c[h] = m[r][h] == -std::numeric_limits<float>::infinity()
+                const float m_new = std::max(st.m[r][h], bm[h]);
+                c[h] = st.m[r][h] == -std::numeric_limits<float>::infinity()
                            ? 0.0f
-                           : _mm256_cvtss_f32(exp8(_mm256_set1_ps(m[r][h] - m_new)));
+                           : _mm256_cvtss_f32(exp8(_mm256_set1_ps(st.m[r][h] - m_new)));
                 const __m256 p = _mm256_and_ps(_mm256_castsi256_ps(valid),
                                                exp8(_mm256_sub_ps(_mm256_load_ps(s[h]), _mm256_set1_ps(m_new))));
                 _mm256_store_ps(s[h], p);
-                l[r][h] = l[r][h] * c[h] + hsum(p);
-                m[r][h] = m_new;
+                st.l[r][h] = st.l[r][h] * c[h] + hsum(p);
+                st.m[r][h] = m_new;
             }
             float* acc = row.acc + h0 * row.acc_stride;
             for (int dc = 0; dc < nd; ++dc) {
@@ -238,7 +215,7 @@ LF_AVX2 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_span
                 for (int h = 0; h < NH; ++h)
                     a[h] = _mm256_mul_ps(_mm256_loadu_ps(acc + h * row.acc_stride + 8 * dc), _mm256_set1_ps(c[h]));
                 for (int i = lo; i <= hi; ++i) {
-                    const __m256 v = _mm256_loadu_ps(v_rows[i] + 8 * dc);
+                    const __m256 v = _mm256_loadu_ps(blk.v_rows[i] + 8 * dc);
                     LF_UNROLL
                     for (int h = 0; h < NH; ++h) a[h] = _mm256_fmadd_ps(_mm256_set1_ps(s[h][i]), v, a[h]);
                 }
@@ -247,8 +224,7 @@ LF_AVX2 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_span
             }
         }
     }
-    for (int r = 0; r < n_rows; ++r)
-        for (int h = 0; h < NH; ++h) rows[r].parts[(h0 + h) * rows[r].part_stride] = {m[r][h], l[r][h]};
+    st.finish(rows, n_rows, h0);
 }
 
 }  // namespace

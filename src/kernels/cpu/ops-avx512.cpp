@@ -217,33 +217,9 @@ LF_AVX512 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_sp
     constexpr int TK = 16 / TH;  // keys per score tile (divides B)
     constexpr int TD = 16 / TH;  // 16-wide output chunks per value tile
     const int nd = head_dim / 16;
-    float m[k_attn_max_rows][NH], l[k_attn_max_rows][NH];
-    int first = std::numeric_limits<int>::max(), last = std::numeric_limits<int>::min();
-    for (int r = 0; r < n_rows; ++r) {
-        for (int h = 0; h < NH; ++h) {
-            float* acc = rows[r].acc + (h0 + h) * rows[r].acc_stride;
-            for (int d = 0; d < head_dim; d += 16) _mm512_storeu_ps(acc + d, _mm512_setzero_ps());
-            m[r][h] = -std::numeric_limits<float>::infinity();
-            l[r][h] = 0.0f;
-        }
-        first = std::min(first, rows[r].first);
-        last = std::max(last, rows[r].last);
-    }
-    for (int b0 = first - first % B; b0 <= last; b0 += B) {
-        int u_lo, u_hi;  // lanes of the block that some row needs
-        block_lanes(b0, B, first, last, u_lo, u_hi);
-        const float* k_rows[B];
-        const float* v_rows[B];
-        block_rows(spans, n_spans, pos0, b0, u_lo, u_hi, B, k_rows, v_rows);
-        // The next block's rows are requested while this block is scored, so they arrive from
-        // memory in the background (nothing keeps them cached between steps).
-        const float* pk_rows[B];
-        const float* pv_rows[B];
-        int n_lo = 0, n_hi = -1;
-        if (b0 + B <= last) {
-            block_lanes(b0 + B, B, first, last, n_lo, n_hi);
-            block_rows(spans, n_spans, pos0, b0 + B, n_lo, n_hi, B, pk_rows, pv_rows);
-        }
+    attn_rows_state<NH> st(rows, n_rows, h0, head_dim);
+    for (int b0 = st.first - st.first % B; b0 <= st.last; b0 += B) {
+        const attn_block<B> blk(spans, n_spans, pos0, b0, st.first, st.last);
         bool prefetched = false;
         for (int r = 0; r < n_rows; ++r) {
             int lo, hi;
@@ -254,8 +230,8 @@ LF_AVX512 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_sp
             for (int hq = 0; hq < NH; hq += TH) {
                 for (int i0 = 0; i0 < B; i0 += TK) {
                     if (!prefetched)
-                        for (int i = std::max(i0, n_lo); i < i0 + TK && i <= n_hi; ++i)
-                            prefetch_row_pair(pk_rows[i], pv_rows[i], head_dim);
+                        for (int i = std::max(i0, blk.next_lo); i < i0 + TK && i <= blk.next_hi; ++i)
+                            prefetch_row_pair(blk.next_k[i], blk.next_v[i], head_dim);
                     __m512 a[TH][TK];
                     LF_UNROLL
                     for (int hh = 0; hh < TH; ++hh)
@@ -264,7 +240,7 @@ LF_AVX512 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_sp
                     for (int dc = 0; dc < nd; ++dc) {
                         __m512 k[TK];
                         LF_UNROLL
-                        for (int ii = 0; ii < TK; ++ii) k[ii] = _mm512_loadu_ps(k_rows[i0 + ii] + 16 * dc);
+                        for (int ii = 0; ii < TK; ++ii) k[ii] = _mm512_loadu_ps(blk.k_rows[i0 + ii] + 16 * dc);
                         LF_UNROLL
                         for (int hh = 0; hh < TH; ++hh) {
                             const __m512 qv = _mm512_loadu_ps(q + (hq + hh) * row.q_stride + 16 * dc);
@@ -287,27 +263,26 @@ LF_AVX512 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_sp
             LF_UNROLL
             for (int h = 0; h < NH; ++h) {
                 const __m512 sv = _mm512_mask_load_ps(_mm512_set1_ps(-std::numeric_limits<float>::infinity()), valid, s[h]);
-                const float m_new = std::max(m[r][h], _mm512_reduce_max_ps(sv));
-                c[h] = m[r][h] == -std::numeric_limits<float>::infinity()
+                const float m_new = std::max(st.m[r][h], _mm512_reduce_max_ps(sv));
+                c[h] = st.m[r][h] == -std::numeric_limits<float>::infinity()
                            ? 0.0f
-                           : _mm512_cvtss_f32(exp16(_mm512_set1_ps(m[r][h] - m_new)));
+                           : _mm512_cvtss_f32(exp16(_mm512_set1_ps(st.m[r][h] - m_new)));
                 const __m512 p = _mm512_maskz_mov_ps(valid, exp16(_mm512_sub_ps(sv, _mm512_set1_ps(m_new))));
                 _mm512_store_ps(s[h], p);
-                l[r][h] = l[r][h] * c[h] + _mm512_reduce_add_ps(p);
-                m[r][h] = m_new;
+                st.l[r][h] = st.l[r][h] * c[h] + _mm512_reduce_add_ps(p);
+                st.m[r][h] = m_new;
             }
             for (int hq = 0; hq < NH; hq += TH) {
                 float* acc_h = row.acc + (h0 + hq) * row.acc_stride;
                 int dc0 = 0;
                 for (; dc0 + TD <= nd; dc0 += TD)
-                    value_tile<TH, TD>(acc_h, row.acc_stride, c + hq, s + hq, v_rows, lo, hi, dc0);
+                    value_tile<TH, TD>(acc_h, row.acc_stride, c + hq, s + hq, blk.v_rows, lo, hi, dc0);
                 for (; dc0 < nd; ++dc0)  // chunks left over when nd is not a multiple of TD
-                    value_tile<TH, 1>(acc_h, row.acc_stride, c + hq, s + hq, v_rows, lo, hi, dc0);
+                    value_tile<TH, 1>(acc_h, row.acc_stride, c + hq, s + hq, blk.v_rows, lo, hi, dc0);
             }
         }
     }
-    for (int r = 0; r < n_rows; ++r)
-        for (int h = 0; h < NH; ++h) rows[r].parts[(h0 + h) * rows[r].part_stride] = {m[r][h], l[r][h]};
+    st.finish(rows, n_rows, h0);
 }
 
 }  // namespace

@@ -109,6 +109,56 @@ inline bool block_lanes(int b0, int B, int first, int last, int& lo, int& hi) {
     return lo <= hi;
 }
 
+// What the SIMD attention kernels keep per (row, head) of heads h0 .. h0 + NH - 1 (the running
+// maximum and sum of the online softmax; the partial outputs live in each row's acc), and the
+// positions some row needs. Starting zeroes the partial outputs.
+template <int NH>
+struct attn_rows_state {
+    float m[k_attn_max_rows][NH];
+    float l[k_attn_max_rows][NH];
+    int first = std::numeric_limits<int>::max();  // the union of the rows' keys
+    int last = std::numeric_limits<int>::min();
+
+    attn_rows_state(const attn_row* rows, int n_rows, int h0, int head_dim) {
+        for (int r = 0; r < n_rows; ++r) {
+            for (int h = 0; h < NH; ++h) {
+                std::fill_n(rows[r].acc + (h0 + h) * rows[r].acc_stride, head_dim, 0.0f);
+                m[r][h] = -std::numeric_limits<float>::infinity();
+                l[r][h] = 0.0f;
+            }
+            first = std::min(first, rows[r].first);
+            last = std::max(last, rows[r].last);
+        }
+    }
+    void finish(const attn_row* rows, int n_rows, int h0) const {
+        for (int r = 0; r < n_rows; ++r)
+            for (int h = 0; h < NH; ++h) rows[r].parts[(h0 + h) * rows[r].part_stride] = {m[r][h], l[r][h]};
+    }
+};
+
+// The key and value rows of one block of B positions starting at b0 (a multiple of B), for the
+// lanes some row needs (the others repeat one of them, so every lane can be read), and the next
+// block's rows, to be requested while this one is scored (nothing keeps them cached between
+// steps).
+template <int B>
+struct attn_block {
+    const float* k_rows[B];
+    const float* v_rows[B];
+    const float* next_k[B];
+    const float* next_v[B];
+    int next_lo = 0, next_hi = -1;  // lanes of next_k / next_v to request
+
+    attn_block(const kv_span* spans, int n_spans, int pos0, int b0, int first, int last) {
+        int lo, hi;
+        block_lanes(b0, B, first, last, lo, hi);
+        block_rows(spans, n_spans, pos0, b0, lo, hi, B, k_rows, v_rows);
+        if (b0 + B <= last) {
+            block_lanes(b0 + B, B, first, last, next_lo, next_hi);
+            block_rows(spans, n_spans, pos0, b0 + B, next_lo, next_hi, B, next_k, next_v);
+        }
+    }
+};
+
 // Requests every cache line of one key row and one value row (head_dim floats each).
 inline void prefetch_row_pair(const float* k, const float* v, int head_dim) {
     for (int d = 0; d < head_dim; d += 16) {
