@@ -1,6 +1,7 @@
 // Attention of query heads over cached keys, with online softmax so the score matrix is never
-// materialised; the heads that share a KV head, and the rows of one slot, read each key once. Scale is 1.0 (Gemma 4 normalises Q and K instead). A long key range can be
-// split into chunks computed on different threads and merged exactly (split-K).
+// materialised; the heads that share a KV head, and the rows of one slot, read each key once.
+// Scale is 1.0 (Gemma 4 normalises Q and K instead). A long key range can be split into chunks
+// computed on different threads and merged exactly (split-K).
 #pragma once
 #include <cstddef>
 #include <cstdint>
