@@ -258,7 +258,7 @@ LF_AVX512 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_sp
                 }
                 prefetched = true;
             }
-            const __mmask16 valid = static_cast<__mmask16>(((1u << (hi + 1)) - 1) & ~((1u << lo) - 1));
+            const __mmask16 valid = static_cast<__mmask16>(tail_mask(hi + 1) & ~tail_mask(lo));  // lanes lo .. hi
             float c[NH];
             LF_UNROLL
             for (int h = 0; h < NH; ++h) {
