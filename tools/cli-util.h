@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/mmap-file.h"
 
 namespace lf::tools {
 
@@ -49,6 +50,15 @@ inline std::vector<std::string> normalize_args(int argc, char** argv) {
         args.push_back(a);
     }
     return args;
+}
+
+// --no-mmap (llama.cpp's name): read the model files into huge-page memory instead of mapping
+// them (core/mmap-file.h).
+inline void add_no_mmap_flag(CLI::App& app, file_load& how) {
+    app.add_flag_callback(
+        "--no-mmap", [&how] { how = file_load::copy; },
+        "read the model files into memory (2 MiB pages where the kernel allows) instead of mapping them: "
+        "slower to start, faster decode where file pages map 4 KiB at a time");
 }
 
 // Parses argv with CLI11; returns -1 to continue, otherwise the exit code (help printed or error).

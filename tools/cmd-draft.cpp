@@ -21,12 +21,14 @@ int lf::tools::cmd_draft(int argc, char** argv) {
     app.add_option("-o,--output", out_path, "output .npy")->required();
     app.add_option("-t,--threads", threads, "threads")->check(CLI::PositiveNumber);
     app.add_flag("--dense-head", dense, "score every token even when the head has centroids");
+    file_load load = file_load::map;
+    add_no_mmap_flag(app, load);
     if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
 
     std::vector<int32_t> tokens = parse_token_list(tokens_arg);
     if (tokens.size() < 2) fail("draft needs at least 2 tokens (a context and the last sampled token)");
-    gemma4_model target(model_path);
-    gemma4_assistant head(head_path, target);
+    gemma4_model target(model_path, load);
+    gemma4_assistant head(head_path, target, load);
     head.set_use_centroids(!dense);
     const int L = static_cast<int>(tokens.size());
     thread_pool pool(threads);

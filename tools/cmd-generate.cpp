@@ -34,15 +34,17 @@ int lf::tools::cmd_generate(int argc, char** argv) {
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("-c,--ctx-size", n_ctx, "context size")->check(CLI::Range(16, 1 << 24));
     app.add_option("-t,--threads", threads, "threads")->check(CLI::PositiveNumber);
+    file_load load = file_load::map;
+    add_no_mmap_flag(app, load);
     app.add_flag("--ignore-eos", ignore_eos, "do not stop at end-of-generation tokens");
     app.add_flag("--no-bos", no_bos, "do not prepend <bos> to a text prompt");
     app.add_flag("--json", json, "print one JSON object");
     if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
     if (prompt.empty() && tokens_arg.empty()) fail("give a prompt with -p TEXT or --tokens IDS");
 
-    gemma4_model target(model_path);
+    gemma4_model target(model_path, load);
     std::unique_ptr<gemma4_assistant> head;
-    if (!head_path.empty()) head = std::make_unique<gemma4_assistant>(head_path, target);
+    if (!head_path.empty()) head = std::make_unique<gemma4_assistant>(head_path, target, load);
     text_codec codec(target.file());
 
     gen_request req;

@@ -15,10 +15,12 @@ int lf::tools::cmd_logits(int argc, char** argv) {
     app.add_option("--ubatch", ubatch, "evaluate in chunks of this many tokens (default: all at once)")
         ->check(CLI::NonNegativeNumber);
     app.add_option("-t,--threads", threads, "threads")->check(CLI::PositiveNumber);
+    file_load load = file_load::map;
+    add_no_mmap_flag(app, load);
     if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
 
     std::vector<int32_t> tokens = parse_token_list(tokens_arg);
-    gemma4_model model(model_path);
+    gemma4_model model(model_path, load);
     const int n = static_cast<int>(tokens.size());
     if (ubatch <= 0) ubatch = n;
     thread_pool pool(threads);

@@ -119,9 +119,9 @@ local_bench_result run_local_bench(const local_bench_options& opt, void (*log)(c
     say(fmt::format("measuring memory read bandwidth ({} MiB buffer, {} threads)", opt.bandwidth_bytes >> 20, n_threads));
     const bandwidth_result bw = measure_read_bandwidth(opt.bandwidth_bytes, 8, pool);
 
-    gemma4_model target(opt.model_path);
+    gemma4_model target(opt.model_path, opt.load);
     std::unique_ptr<gemma4_assistant> head;
-    if (!opt.head_path.empty()) head = std::make_unique<gemma4_assistant>(opt.head_path, target);
+    if (!opt.head_path.empty()) head = std::make_unique<gemma4_assistant>(opt.head_path, target, opt.load);
     const gemma4_hparams& hp = target.hparams();
     const int64_t V = hp.n_vocab;
     r.bytes_per_token = decode_read_bytes(target.file(), hp);
@@ -240,6 +240,7 @@ local_bench_result run_local_bench(const local_bench_options& opt, void (*log)(c
               {"n_layer", hp.n_layer},
               {"n_embd", hp.n_embd},
               {"threads", n_threads},
+              {"weights", opt.load == file_load::map ? "mapped" : "read into memory (--no-mmap)"},
               {"hardware_threads", std::thread::hardware_concurrency()},
               {"isa", kernel_isa()},
               {"n_prompt", opt.n_prompt},

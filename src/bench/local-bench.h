@@ -21,6 +21,7 @@ namespace lf {
 struct local_bench_options {
     std::string model_path;
     std::string head_path;                     // empty: no draft-step measurement
+    file_load load = file_load::map;           // map the model files, or read them into memory
     int n_threads = 0;                         // 0: all CPUs
     int n_prompt = 512;                        // prefill prompt length
     int n_gen = 128;                           // decoded tokens per decode run

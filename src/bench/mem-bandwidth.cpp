@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/huge-buffer.h"
 
 namespace lf {
 
@@ -40,14 +41,15 @@ bandwidth_result measure_read_bandwidth(size_t buffer_bytes, int passes, thread_
     if (passes < 1) fail("bandwidth measurement needs at least one pass");
     const size_t chunk_bytes = size_t{4} << 20;  // one task per 4 MiB keeps threads balanced
     buffer_bytes = std::max(chunk_bytes, buffer_bytes / chunk_bytes * chunk_bytes);
-    // 64-byte aligned: the vector loads above assume their type's alignment.
-    std::unique_ptr<uint64_t, void (*)(void*)> buf(static_cast<uint64_t*>(std::aligned_alloc(64, buffer_bytes)), std::free);  // u64 [buffer_bytes / 8]
-    if (!buf) fail("cannot allocate {} MiB for the bandwidth measurement", buffer_bytes >> 20);
+    // On 2 MiB pages where the kernel gives them, as weights read with --no-mmap are: what the
+    // memory delivers, not what 4 KiB pages let one core take in.
+    huge_buffer mem(buffer_bytes);
+    uint64_t* const words = reinterpret_cast<uint64_t*>(mem.data());  // u64 [buffer_bytes / 8]
     const int64_t n_chunks = static_cast<int64_t>(buffer_bytes / chunk_bytes);
     const size_t words_per_chunk = chunk_bytes / sizeof(uint64_t);
     // First touch from the pool's threads places pages as the reads will use them.
     pool.parallel_for(n_chunks, [&](int64_t c, int) {
-        uint64_t* p = buf.get() + static_cast<size_t>(c) * words_per_chunk;
+        uint64_t* p = words + static_cast<size_t>(c) * words_per_chunk;
         for (size_t i = 0; i < words_per_chunk; ++i) p[i] = i ^ static_cast<uint64_t>(c);
     });
     std::vector<uint64_t> sums(static_cast<size_t>(pool.size()), 0);
@@ -55,7 +57,7 @@ bandwidth_result measure_read_bandwidth(size_t buffer_bytes, int passes, thread_
     for (int pass = 0; pass < passes; ++pass) {
         auto t0 = std::chrono::steady_clock::now();
         pool.parallel_for(n_chunks, [&](int64_t c, int thread) {
-            sums[static_cast<size_t>(thread)] += sum_words(buf.get() + static_cast<size_t>(c) * words_per_chunk, words_per_chunk);
+            sums[static_cast<size_t>(thread)] += sum_words(words + static_cast<size_t>(c) * words_per_chunk, words_per_chunk);
         });
         double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         gb_s.push_back(static_cast<double>(buffer_bytes) / s / 1e9);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -13,7 +14,24 @@
 
 namespace lf {
 
-mmap_file::mmap_file(const std::string& path) {
+namespace {
+
+// The whole file into buf; throws on a read error or a file that shrank meanwhile.
+void read_all(int fd, const std::string& path, uint8_t* buf, size_t size) {
+    size_t done = 0;
+    while (done < size) {
+        const size_t want = std::min<size_t>(size - done, size_t{1} << 30);
+        const ssize_t got = ::pread(fd, buf + done, want, static_cast<off_t>(done));
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) fail("cannot read '{}': {}", path, std::strerror(errno));
+        if (got == 0) fail("'{}' ended after {} of {} bytes while it was read", path, done, size);
+        done += static_cast<size_t>(got);
+    }
+}
+
+}  // namespace
+
+mmap_file::mmap_file(const std::string& path, file_load how) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) fail("cannot open '{}': {}", path, std::strerror(errno));
     struct stat st {};
@@ -22,29 +40,42 @@ mmap_file::mmap_file(const std::string& path) {
         fail("'{}' is not a regular file", path);
     }
     size_ = static_cast<size_t>(st.st_size);
-    if (size_ > 0) {
-        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED) {
-            ::close(fd);
-            fail("cannot map '{}': {}", path, std::strerror(errno));
+    try {
+        if (size_ > 0 && how == file_load::copy) {
+            copy_ = huge_buffer(size_);
+            read_all(fd, path, copy_.data(), size_);
+            copy_.make_read_only();
+            data_ = copy_.data();
+        } else if (size_ > 0) {
+            void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
+            if (p == MAP_FAILED) fail("cannot map '{}': {}", path, std::strerror(errno));
+            data_ = static_cast<const uint8_t*>(p);
         }
-        data_ = static_cast<const uint8_t*>(p);
+    } catch (...) {
+        ::close(fd);
+        throw;
     }
     ::close(fd);
 }
 
-mmap_file::~mmap_file() {
-    if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+mmap_file::~mmap_file() { release(); }
+
+void mmap_file::release() {
+    if (data_ && !copy_.data()) ::munmap(const_cast<uint8_t*>(data_), size_);
+    copy_ = huge_buffer();
+    data_ = nullptr;
+    size_ = 0;
 }
 
 mmap_file::mmap_file(mmap_file&& o) noexcept
-    : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+    : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), copy_(std::move(o.copy_)) {}
 
 mmap_file& mmap_file::operator=(mmap_file&& o) noexcept {
     if (this != &o) {
-        if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+        release();
         data_ = std::exchange(o.data_, nullptr);
         size_ = std::exchange(o.size_, 0);
+        copy_ = std::move(o.copy_);
     }
     return *this;
 }

@@ -1,16 +1,25 @@
-// A read-only memory map of a whole file. Movable, not copyable; unmaps on destruction.
+// A read-only view of a whole file: the file mapped (the default), or its bytes read into
+// private memory on 2 MiB pages (huge-buffer.h). Movable, not copyable; frees on destruction.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "core/huge-buffer.h"
+
 namespace lf {
+
+// How a model file's bytes reach memory.
+enum class file_load {
+    map,   // mapped from the page cache: starts at once, shares pages with other processes
+    copy,  // read into huge-page memory at open: streams faster where file pages map 4 KiB at a time
+};
 
 class mmap_file {
 public:
     mmap_file() = default;
-    // Maps the file read-only; throws lf::error naming the path on failure.
-    explicit mmap_file(const std::string& path);
+    // Throws lf::error naming the path on failure.
+    explicit mmap_file(const std::string& path, file_load how = file_load::map);
     ~mmap_file();
     mmap_file(mmap_file&& o) noexcept;
     mmap_file& operator=(mmap_file&& o) noexcept;
@@ -21,8 +30,10 @@ public:
     size_t size() const { return size_; }
 
 private:
+    void release();
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;
+    huge_buffer copy_;  // holds the bytes in copy mode; empty when mapped
 };
 
 }  // namespace lf

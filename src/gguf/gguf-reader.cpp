@@ -234,9 +234,9 @@ struct gguf_parser {
     }
 };
 
-gguf_file gguf_file::open(const std::string& path) {
+gguf_file gguf_file::open(const std::string& path, file_load how) {
     gguf_file f;
-    f.map_ = std::make_shared<mmap_file>(path);
+    f.map_ = std::make_shared<mmap_file>(path, how);
     f.base_ = f.map_->data();
     f.size_ = f.map_->size();
     try {

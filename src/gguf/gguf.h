@@ -73,7 +73,7 @@ struct gguf_tensor {
 class gguf_file {
 public:
     // Loads and validates; throws lf::error naming the problem (and key/tensor) on bad input.
-    static gguf_file open(const std::string& path);
+    static gguf_file open(const std::string& path, file_load how = file_load::map);
     // Same validation over a caller-owned buffer, which must outlive the result (fuzzing, tests).
     static gguf_file from_memory(const uint8_t* data, size_t size);
 

@@ -34,8 +34,8 @@ int source_layer(const gemma4_hparams& t, bool sliding) {
 
 }  // namespace
 
-gemma4_assistant::gemma4_assistant(const std::string& path, const gemma4_model& target)
-    : file_(std::make_shared<const gguf_file>(gguf_file::open(path))), target_(target) {
+gemma4_assistant::gemma4_assistant(const std::string& path, const gemma4_model& target, file_load how)
+    : file_(std::make_shared<const gguf_file>(gguf_file::open(path, how))), target_(target) {
     hp_ = gemma4_hparams::load(*file_);
     if (hp_.arch != "gemma4-assistant") fail("'{}' is not an assistant head (architecture '{}')", path, hp_.arch);
     const gemma4_hparams& th = target.hparams();

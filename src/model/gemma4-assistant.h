@@ -33,7 +33,7 @@ class gemma4_assistant {
 public:
     // Loads the head and checks that it fits the target (hidden size, head dims and KV-head
     // counts of the target layers it reads); a mismatch throws lf::error naming both values.
-    gemma4_assistant(const std::string& path, const gemma4_model& target);
+    gemma4_assistant(const std::string& path, const gemma4_model& target, file_load how = file_load::map);
 
     const gemma4_hparams& hparams() const { return hp_; }
     bool has_centroids() const { return n_centroids_ > 0; }

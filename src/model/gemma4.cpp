@@ -65,8 +65,8 @@ const std::vector<float>& rope_table(int kind, const batch_row* rows, int n, int
 
 }  // namespace
 
-gemma4_model::gemma4_model(const std::string& path)
-    : gemma4_model(std::make_shared<const gguf_file>(gguf_file::open(path))) {}
+gemma4_model::gemma4_model(const std::string& path, file_load how)
+    : gemma4_model(std::make_shared<const gguf_file>(gguf_file::open(path, how))) {}
 
 gemma4_model::gemma4_model(std::shared_ptr<const gguf_file> file) : file_(std::move(file)) {
     hp_ = gemma4_hparams::load(*file_);

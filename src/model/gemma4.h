@@ -46,9 +46,9 @@ struct gemma4_layer {
 
 class gemma4_model {
 public:
-    // Loads and checks every tensor; keeps the file mapped. Throws lf::error naming a missing or
-    // mis-shaped tensor.
-    explicit gemma4_model(const std::string& path);
+    // Loads and checks every tensor; keeps the file mapped (or, with file_load::copy, reads it
+    // into huge-page memory). Throws lf::error naming a missing or mis-shaped tensor.
+    explicit gemma4_model(const std::string& path, file_load how = file_load::map);
     explicit gemma4_model(std::shared_ptr<const gguf_file> file);
 
     const gemma4_hparams& hparams() const { return hp_; }

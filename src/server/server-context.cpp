@@ -14,8 +14,8 @@ server_context::server_context(server_config cfg) : cfg_(std::move(cfg)) {
     if (cfg_.n_ctx / cfg_.n_slots < 16)
         fail("--ctx-size {} leaves fewer than 16 positions for each of {} slots (the context is split evenly)", cfg_.n_ctx,
              cfg_.n_slots);
-    target_ = std::make_unique<gemma4_model>(cfg_.model_path);
-    if (!cfg_.head_path.empty()) head_ = std::make_unique<gemma4_assistant>(cfg_.head_path, *target_);
+    target_ = std::make_unique<gemma4_model>(cfg_.model_path, cfg_.load);
+    if (!cfg_.head_path.empty()) head_ = std::make_unique<gemma4_assistant>(cfg_.head_path, *target_, cfg_.load);
     // Models without tokenizer metadata (test fixtures) still serve token-id prompts.
     if (target_->file().opt_str("tokenizer.ggml.model")) {
         tok_ = std::make_unique<tokenizer>(tokenizer::from_gguf(target_->file()));

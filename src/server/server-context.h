@@ -24,6 +24,7 @@ namespace lf::server {
 struct server_config {
     std::string model_path;
     std::string head_path;            // "" = no MTP head
+    file_load load = file_load::map;  // map the model files, or read them into huge-page memory
     std::string host = "127.0.0.1";
     int port = 8080;                  // 0 = any free port (printed at start)
     int n_slots = 1;

@@ -54,9 +54,10 @@ def main():
     want = sum(int(x.n_bytes) for x in r.tensors) + int(emb.n_bytes) / int(emb.shape[1])
     t.check(close(j["bytes_per_token"], want), f"bytes per token {j['bytes_per_token']:.0f} = file's tensors {want:.0f}")
 
-    p = t.run("bench", "--local", "-m", target, "--json", *SMALL)
+    p = t.run("bench", "--local", "-m", target, "--json", "--no-mmap", *SMALL)
     j2 = json.loads(p.stdout)
     t.check("draft_step_ms" not in j2, "no head: no draft step")
+    t.check(j["weights"] == "mapped" and "--no-mmap" in j2["weights"], f"load mode reported: {j['weights']}, {j2['weights']}")
     p = t.run("bench", "--local", "-m", target, "--mtp", head, *SMALL)
     for row in ("prefill pp64", "decode tg16", "bandwidth bound", "forward 8 tok", "draft step"):
         t.check(row in p.stdout, f"table row '{row}'")

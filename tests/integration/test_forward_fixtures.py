@@ -37,6 +37,9 @@ for case in FIXTURE_CASES:
         ok, dmax, tol = within_fixture_tolerance(ref, got)
         r.check(got.shape == ref.shape and ok, f"{case} ubatch={ub}: max|Δ| {dmax:.2e} <= {tol:.2e}")
         r.check(bool((got.argmax(1) == ref.argmax(1)).all()), f"{case} ubatch={ub}: argmax equal on every row")
+        if ub is None:
+            copied = logits(f32, c["tokens"], f"{case}-no-mmap", "--no-mmap")
+            r.check(np.array_equal(copied, got), f"{case}: --no-mmap (weights read into memory) gives the same bits")
     g = r.generate(f32, c["prompt"], len(c["greedy_continuation"]))
     r.check(g["tokens"] == c["greedy_continuation"], f"{case}: generate reproduces the greedy continuation")
     for outtype in ("f16", "bf16", "q8_0", "q4_0"):

@@ -27,6 +27,10 @@ for case in PAIR_CASES:
         out = r.work / f"{case}-draft-{L}.npy"
         p = r.run("draft", "-m", target, "--mtp", head, "--tokens", ",".join(map(str, c["tokens"][:L])), "-n", 4, "-o", out)
         got_tokens = json.loads(p.stdout)["draft_tokens"]
+        out_copy = r.work / f"{case}-draft-{L}-no-mmap.npy"
+        r.run("draft", "-m", target, "--mtp", head, "--tokens", ",".join(map(str, c["tokens"][:L])), "-n", 4, "-o", out_copy,
+              "--no-mmap")
+        r.check(np.array_equal(np.load(out_copy), np.load(out)), f"{case} L={L}: --no-mmap drafts the same bits")
         r.check(got_tokens == dr["draft_tokens"], f"{case} L={L}: draft tokens {got_tokens} == {dr['draft_tokens']}")
         ref = np.load(d / dr["logits_file"])
         got = np.load(out)
