@@ -11,12 +11,19 @@ kv_cache::kv_cache(std::vector<kv_layer_spec> layers, int n_slots, int n_ctx_slo
     : layers_(std::move(layers)), n_slots_(n_slots), n_ctx_slot_(n_ctx_slot), window_(window),
       max_batch_(max_batch), ring_(std::min(n_ctx_slot, window + 1 + max_batch)), n_pos_(n_slots, 0) {
     LF_CHECK(n_slots > 0 && n_ctx_slot > 0 && max_batch > 0);
+    // Every layer's K and V in one huge-page arena (attention streams them like weights), each
+    // array starting on a 64-byte line.
+    size_t n_floats = 0;
     for (const auto& s : layers_) {
         size_t cells = s.sliding ? ring_ : n_ctx_slot_;
-        size_t n = (size_t)n_slots_ * cells * s.n_head_kv * s.head_dim;
-        k_.emplace_back(n, 0.f);
-        v_.emplace_back(n, 0.f);
+        size_t n = ((size_t)n_slots_ * cells * s.n_head_kv * s.head_dim + 15) / 16 * 16;
+        k_off_.push_back(n_floats);
+        v_off_.push_back(n_floats + n);
+        n_floats += 2 * n;
     }
+    arena_bytes_ = n_floats * sizeof(float);
+    arena_ = huge_buffer(arena_bytes_);
+    base_ = reinterpret_cast<float*>(arena_.data());
 }
 
 void kv_cache::truncate(int slot, int pos) {
@@ -55,9 +62,7 @@ int kv_cache::spans(int il, int slot, int kv_head, int pos_lo, int pos_hi, kv_sp
 }
 
 size_t kv_cache::bytes() const {
-    size_t b = 0;
-    for (const auto& k : k_) b += k.size() * sizeof(float) * 2;
-    return b;
+    return arena_bytes_;
 }
 
 }  // namespace lf
