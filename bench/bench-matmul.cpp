@@ -1,12 +1,15 @@
 // bench_matmul: weight-streaming rate of lf::matmul, the quantity that bounds decode speed.
 //
 //   bench_matmul [--type q4_0] [--n-in 4096] [--n-out 4096] [--rows 1,2,4,8] [-t THREADS]
-//                [--isa all|scalar|avx2|avx512|neon] [--mib 512] [--reps 30] [-o OUT.json]
+//                [--isa all|scalar|avx2|avx512|neon] [--mib 512] [--reps 30] [--pages huge|small]
+//                [-o OUT.json]
 //
 // Two settings per (level, rows):
 //   cold: cycles through enough distinct copies of the matrix (--mib in total) that every call
 //         streams its weights from DRAM, as a decode step does across all layers;
 //   hot:  one matrix, resident in the last-level cache when it fits.
+// The weights sit on 2 MiB pages where the kernel gives them (as with `--no-mmap`), or with
+// --pages small on 4 KiB pages (as a mapped model file on kernels without file huge pages).
 // Reported: median and fastest seconds per call (on a shared machine the fastest is the better
 // estimate of the kernel), GB/s of weight bytes (1e9 B/s) at the median, and the cost of n rows
 // relative to one row (the number speculation cares about: near 1.0 means verifying k drafts is
@@ -21,6 +24,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/huge-buffer.h"
 #include "core/thread-pool.h"
 #include "kernels/cpu/matmul.h"
 #include "quant/quant.h"
@@ -36,6 +40,7 @@ struct options {
     int64_t total_mib = 512;
     int reps = 30;
     std::string out_path;
+    bool huge_pages = true;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -62,6 +67,11 @@ options parse(int argc, char** argv) {
         else if (a == "--mib") o.total_mib = std::atoll(next().c_str());
         else if (a == "--reps") o.reps = std::atoi(next().c_str());
         else if (a == "-o") o.out_path = next();
+        else if (a == "--pages") {
+            const std::string v = next();
+            if (v != "huge" && v != "small") usage("--pages takes huge or small");
+            o.huge_pages = v == "huge";
+        }
         else if (a == "--rows") {
             o.rows.clear();
             std::string s = next();
@@ -95,15 +105,17 @@ int main(int argc, char** argv) {
     // Random weights, quantized once and copied (the kernels' speed does not depend on values).
     std::mt19937 rng(1);
     std::normal_distribution<float> dist(0.0f, 1.0f);
-    std::vector<uint8_t> weights(matrix_bytes * n_copies);
+    lf::huge_buffer huge(opt.huge_pages ? matrix_bytes * n_copies : 0);
+    std::vector<uint8_t> small(opt.huge_pages ? 0 : matrix_bytes * n_copies);
+    uint8_t* const weights = opt.huge_pages ? huge.data() : small.data();  // type [n_copies * n_out, n_in]
     {
         std::vector<float> row(opt.n_in);
         const size_t rb = lf::row_bytes(opt.type, opt.n_in);
         for (int64_t o = 0; o < opt.n_out; ++o) {
             for (auto& v : row) v = dist(rng);
-            lf::quantize_row(opt.type, row.data(), weights.data() + o * rb, opt.n_in);
+            lf::quantize_row(opt.type, row.data(), weights + o * rb, opt.n_in);
         }
-        for (size_t c = 1; c < n_copies; ++c) std::memcpy(weights.data() + c * matrix_bytes, weights.data(), matrix_bytes);
+        for (size_t c = 1; c < n_copies; ++c) std::memcpy(weights + c * matrix_bytes, weights, matrix_bytes);
     }
     const int64_t max_rows = *std::max_element(opt.rows.begin(), opt.rows.end());
     std::vector<float> x(static_cast<size_t>(max_rows * opt.n_in)), y(static_cast<size_t>(max_rows * opt.n_out));
@@ -119,10 +131,10 @@ int main(int argc, char** argv) {
                        std::to_string(opt.n_in) + ", \"n_out\": " + std::to_string(opt.n_out) +
                        ", \"threads\": " + std::to_string(opt.threads) + ", \"matrix_bytes\": " +
                        std::to_string(matrix_bytes) + ", \"cold_copies\": " + std::to_string(n_copies) +
-                       ", \"results\": [";
-    std::printf("%s %lldx%lld, %.2f MiB per matrix, %zu copies for cold runs, %d threads\n",
+                       ", \"pages\": \"" + (opt.huge_pages ? "huge" : "small") + "\", \"results\": [";
+    std::printf("%s %lldx%lld, %.2f MiB per matrix, %zu copies for cold runs, %d threads, %s pages\n",
                 std::string(lf::traits(opt.type).name).c_str(), (long long)opt.n_out, (long long)opt.n_in,
-                matrix_bytes / 1048576.0, n_copies, opt.threads);
+                matrix_bytes / 1048576.0, n_copies, opt.threads, opt.huge_pages ? "huge" : "small");
     std::printf("%-7s %-5s %5s %12s %12s %9s %9s\n", "level", "mode", "rows", "us/call", "us/call min", "GB/s", "vs 1 row");
     bool first = true;
     for (lf::cpu_isa isa : levels) {
@@ -134,7 +146,7 @@ int main(int argc, char** argv) {
                 std::vector<double> times;
                 size_t c = 0;
                 for (int rep = -2; rep < reps; ++rep) {  // two warm-up calls
-                    const lf::weight_view w{opt.type, weights.data() + (cold ? c : 0) * matrix_bytes, opt.n_in, opt.n_out};
+                    const lf::weight_view w{opt.type, weights + (cold ? c : 0) * matrix_bytes, opt.n_in, opt.n_out};
                     c = (c + 1) % n_copies;
                     const auto t0 = std::chrono::steady_clock::now();
                     lf::matmul_isa(isa, w, x.data(), n_rows, y.data(), pool);
