@@ -365,11 +365,12 @@ TEST(Matmul, RowResultsDoNotDependOnBatch) {
     }
 }
 
-// Wide rows: the AVX-512 tiles change shape with the activations' size (one weight row while a
-// tile's activation rows fit in 32 KiB, else 4 or 2 weight rows; 16-row prefill tiles only for
-// n_in <= 1536). At n_in = 6400 (12 groups of 16 blocks and a half group) 1 row takes the first,
-// 4 and 8 rows the others, and 20 rows the 8-row tiles plus a 4-row remainder. Every row must
-// match the reference and keep its bits whatever batch it is in.
+// Wide rows: the AVX-512 tiles change with the activations' size (whole rows while a tile's
+// activation rows fit in 32 KiB, else parts of whole groups with the accumulators carried; 16-row
+// prefill tiles only for n_in <= 1536). At n_in = 6400 (12 groups of 16 blocks and a half group)
+// 1 row takes whole rows, 4 and 8 rows 3 and 5 parts (the half group in the last), and 20 rows
+// the 8-row tiles plus a 4-row remainder. Every row must match the reference and keep its bits
+// whatever batch it is in.
 TEST(Matmul, WideRowsMatchReferenceInEveryTileShape) {
     std::mt19937 rng(9);
     lf::thread_pool pool(2);
@@ -382,6 +383,36 @@ TEST(Matmul, WideRowsMatchReferenceInEveryTileShape) {
             lf::matmul_reference(w.view(), x.data(), n_rows, want.data());
             const auto mag = magnitudes(w, x, n_rows);
             const auto qmag = quant_magnitudes(w, x, n_rows);
+            for (cpu_isa isa : supported_isas()) {
+                lf::matmul_isa(isa, w.view(), x.data(), n_rows, got.data(), pool);
+                for (int64_t i = 0; i < n_rows * n_out; ++i)
+                    ASSERT_LE(std::fabs(double(got[i]) - want[i]), tolerance(t, n_in, mag[i], qmag[i]))
+                        << where(isa, t, n_in, n_out, n_rows) << " at " << i;
+                for (int64_t r = 0; r < n_rows; ++r) {
+                    lf::matmul_isa(isa, w.view(), x.data() + r * n_in, 1, alone.data(), pool);
+                    ASSERT_EQ(std::memcmp(alone.data(), got.data() + r * n_out, n_out * 4), 0)
+                        << where(isa, t, n_in, n_out, n_rows) << " r=" << r;
+                }
+            }
+        }
+    }
+}
+
+// Parts over many weight rows: the AVX-512 level takes 128 weight rows through one part before the
+// next part, so a task of several hundred rows crosses those chunks (and ends inside one). n_in
+// 12384 = 24 groups and a 3-block tail; 3, 4 and 8 activation rows make 3, 4 and 8 parts.
+TEST(Matmul, PartsAcrossManyWeightRowsKeepEachRowsBits) {
+    std::mt19937 rng(12);
+    lf::thread_pool pool(1);
+    const int64_t n_in = 32 * 387, n_out = 1100;
+    for (dtype t : {dtype::q4_0, dtype::q8_0}) {
+        const test_weight w = make_weight(t, n_in, n_out, rng);
+        for (int64_t n_rows : {3, 4, 8}) {
+            const auto x = make_activations(n_rows, n_in, rng);
+            std::vector<float> want(n_rows * n_out), got(n_rows * n_out), alone(n_out);
+            lf::matmul_reference(w.view(), x.data(), n_rows, want.data());
+            const auto qmag = quant_magnitudes(w, x, n_rows);
+            const auto mag = magnitudes(w, x, n_rows);
             for (cpu_isa isa : supported_isas()) {
                 lf::matmul_isa(isa, w.view(), x.data(), n_rows, got.data(), pool);
                 for (int64_t i = 0; i < n_rows * n_out; ++i)

@@ -12,10 +12,11 @@
 // activation row) accumulator; one fixed horizontal sum ends the row. That sequence is the same
 // in every tile, so a row's result does not depend on its batch; it differs from the scalar
 // reference (one f32 sum of blocks in order) by f32 rounding only. The scales of the sixteen
-// blocks come from word permutes of the same loads (no gathers). Tiles of up to 4 weight rows x
-// 8 activation rows (16 accumulators; one weight row while the activations are small, so each
-// thread streams its weight rows in order), 16 activation rows for prefill: a weight row's
-// transposed group serves all the tile's activation rows.
+// blocks come from word permutes of the same loads (no gathers). Tiles of one weight row x up to
+// 8 activation rows (16 for prefill while they fit in L1): a weight row's transposed group
+// serves all the tile's activation rows, and each thread streams its weight rows in order.
+// Activation rows too large for L1 are taken in parts of whole groups, the accumulators carried
+// between the parts in the same order.
 // Float weights: 4x4 tiles of weight x activation rows, 16-wide FMAs (tolerance vs. the
 // reference).
 #include "kernels/cpu/matmul-impl.h"
@@ -298,69 +299,122 @@ LF_AVX512_INLINE void quant_step(__m512 (&acc)[R], const wgroup& g, const q8_gro
     }
 }
 
-// W weight rows (row j at w + j * rb) times R activation rows (row k's groups at x + k * x_stride)
-// into out[j * R + k]. Rows are unpacked one after the other inside each group step, so the W*R
-// accumulators are the only registers that live across steps.
-template <typename Block, int W, int R>
-LF_AVX512 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_group* x, int64_t x_stride, float* out) {
+// Adds groups 0 .. n_full - 1 of one weight row (w) times R activation rows (row k's groups at
+// x + k * x_stride) into acc[k].
+template <typename Block, int R>
+LF_AVX512_INLINE void quant_groups(__m512 (&acc)[R], const uint8_t* w, size_t rb, int64_t n_full, const q8_group* x,
+                                   int64_t x_stride) {
     constexpr size_t gb = 16 * sizeof(Block);  // bytes per group of 16 blocks
-    const int64_t ng = (nb + 15) / 16, n_full = nb / 16;
-    __m512 acc[W][R];
-    LF_UNROLL
-    for (int j = 0; j < W; ++j)
-        LF_UNROLL
-        for (int k = 0; k < R; ++k) acc[j][k] = _mm512_setzero_ps();
     for (int64_t i = 0; i < n_full; ++i) {
+        const uint8_t* p = w + i * gb;
+        // The same bytes k_prefetch_rows rows ahead: keeps the stream ahead of the loads even
+        // when several activation rows make each group slow to consume.
         LF_UNROLL
-        for (int j = 0; j < W; ++j) {
-            const uint8_t* p = w + j * rb + i * gb;
-            // The rows k_prefetch_rows ahead: keeps the stream ahead of the loads even when
-            // several activation rows make each group slow to consume.
-            LF_UNROLL
-            for (size_t off = 0; off < gb; off += 64)
-                _mm_prefetch(reinterpret_cast<const char*>(p + k_prefetch_rows * rb + off), _MM_HINT_T0);
-            wgroup g;
-            load_group(static_cast<const Block*>(nullptr), p, g);
-            quant_step<R>(acc[j], g, x, x_stride, i);
-        }
+        for (size_t off = 0; off < gb; off += 64)
+            _mm_prefetch(reinterpret_cast<const char*>(p + k_prefetch_rows * rb + off), _MM_HINT_T0);
+        wgroup g;
+        load_group(static_cast<const Block*>(nullptr), p, g);
+        quant_step<R>(acc, g, x, x_stride, i);
     }
-    if (n_full < ng) {
-        LF_UNROLL
-        for (int j = 0; j < W; ++j) {
-            wgroup g;
-            load_group_tail<Block>(w + j * rb + n_full * gb, static_cast<int>(nb - 16 * n_full), g);
-            quant_step<R>(acc[j], g, x, x_stride, n_full);
-        }
-    }
-    LF_UNROLL
-    for (int j = 0; j < W; ++j)
-        LF_UNROLL
-        for (int k = 0; k < R; ++k) out[j * R + k] = _mm512_reduce_add_ps(acc[j][k]);
 }
 
-using quant_tile_fn = void (*)(const uint8_t*, size_t, int64_t, const q8_group*, int64_t, float*);
+// The last group of a weight row of nb blocks when it has fewer than 16 (w, x: the rows' starts).
+template <typename Block, int R>
+LF_AVX512_INLINE void quant_tail(__m512 (&acc)[R], const uint8_t* w, int64_t nb, const q8_group* x, int64_t x_stride) {
+    const int64_t n_full = nb / 16;
+    if (n_full * 16 == nb) return;
+    wgroup g;
+    load_group_tail<Block>(w + n_full * 16 * sizeof(Block), static_cast<int>(nb - 16 * n_full), g);
+    quant_step<R>(acc, g, x, x_stride, n_full);
+}
+
+// One weight row of nb blocks times R activation rows into out[k].
+template <typename Block, int R>
+LF_AVX512 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_group* x, int64_t x_stride, float* out) {
+    __m512 acc[R];
+    LF_UNROLL
+    for (int k = 0; k < R; ++k) acc[k] = _mm512_setzero_ps();
+    quant_groups<Block, R>(acc, w, rb, nb / 16, x, x_stride);
+    quant_tail<Block, R>(acc, w, nb, x, x_stride);
+    LF_UNROLL
+    for (int k = 0; k < R; ++k) out[k] = _mm512_reduce_add_ps(acc[k]);
+}
+
+// One part of one weight row times R activation rows: full groups g0 .. g1 - 1, or for the last
+// part (g1 < 0) every group from g0 to the row's end, its short last group included. carry holds
+// the R accumulators (16 floats each) between parts: the first part (g0 = 0) starts them at
+// zero, the last ends with the horizontal sums into out[k]. The groups meet the accumulators in
+// the same order as in quant_tile, so the parts of a row give quant_tile's bits.
+template <typename Block, int R>
+LF_AVX512 void quant_part(const uint8_t* w, size_t rb, int64_t nb, int64_t g0, int64_t g1, const q8_group* x,
+                          int64_t x_stride, float* carry, float* out) {
+    constexpr size_t gb = 16 * sizeof(Block);
+    __m512 acc[R];
+    LF_UNROLL
+    for (int k = 0; k < R; ++k) acc[k] = g0 == 0 ? _mm512_setzero_ps() : _mm512_load_ps(carry + 16 * k);
+    const bool last = g1 < 0;
+    quant_groups<Block, R>(acc, w + g0 * gb, rb, (last ? nb / 16 : g1) - g0, x + g0, x_stride);
+    if (!last) {
+        LF_UNROLL
+        for (int k = 0; k < R; ++k) _mm512_store_ps(carry + 16 * k, acc[k]);
+        return;
+    }
+    quant_tail<Block, R>(acc, w, nb, x, x_stride);
+    LF_UNROLL
+    for (int k = 0; k < R; ++k) out[k] = _mm512_reduce_add_ps(acc[k]);
+}
 
 constexpr int k_tile_r = 8;  // activation rows per weight-row pass
-// Weight rows per tile. One while the tile's activation rows take at most 32 KiB (they then
-// stay in L1 for every weight row): each thread reads one sequential stream of weight rows,
-// which DRAM serves near its streaming rate, while tiles of 4 rows (4 streams one row apart)
-// measured 10-25% slower. Larger activations (n_in = 12288 at 4 rows: 60 KiB) would be
-// reloaded from L2 for every weight row, 2-3x slower; there up to 16 accumulators let one
-// load of the activations serve several weight rows.
-constexpr size_t k_l1_act_bytes = 32 << 10;
-constexpr int tile_w(int r) { return r <= 4 ? 4 : 2; }
 
-template <typename Block, int R>
-constexpr std::array<quant_tile_fn, 4> quant_tiles_r() {
-    if constexpr (tile_w(R) == 4)
-        return {&quant_tile<Block, 1, R>, &quant_tile<Block, 2, R>, &quant_tile<Block, 3, R>, &quant_tile<Block, 4, R>};
-    else
-        return {&quant_tile<Block, 1, R>, &quant_tile<Block, 2, R>, nullptr, nullptr};
-}
+using quant_tile_fn = void (*)(const uint8_t*, size_t, int64_t, const q8_group*, int64_t, float*);
 template <typename Block>
-constexpr std::array<std::array<quant_tile_fn, 4>, k_tile_r> quant_tiles() {
-    return {quant_tiles_r<Block, 1>(), quant_tiles_r<Block, 2>(), quant_tiles_r<Block, 3>(), quant_tiles_r<Block, 4>(),
-            quant_tiles_r<Block, 5>(), quant_tiles_r<Block, 6>(), quant_tiles_r<Block, 7>(), quant_tiles_r<Block, 8>()};
+constexpr std::array<quant_tile_fn, k_tile_r> quant_tiles() {
+    return {&quant_tile<Block, 1>, &quant_tile<Block, 2>, &quant_tile<Block, 3>, &quant_tile<Block, 4>,
+            &quant_tile<Block, 5>, &quant_tile<Block, 6>, &quant_tile<Block, 7>, &quant_tile<Block, 8>};
+}
+using quant_part_fn = void (*)(const uint8_t*, size_t, int64_t, int64_t, int64_t, const q8_group*, int64_t, float*,
+                               float*);
+template <typename Block>
+constexpr std::array<quant_part_fn, k_tile_r> quant_parts() {
+    return {&quant_part<Block, 1>, &quant_part<Block, 2>, &quant_part<Block, 3>, &quant_part<Block, 4>,
+            &quant_part<Block, 5>, &quant_part<Block, 6>, &quant_part<Block, 7>, &quant_part<Block, 8>};
+}
+
+// A tile's activation rows stay in L1 for every weight row while they take at most 32 KiB; each
+// thread then reads one sequential stream of weight rows. Larger activations (n_in = 12288 at 4
+// rows: 60 KiB) are split into parts of at most 16 KiB: k_part_rows weight rows go through their
+// first part, then the same rows through their second part, and so on. One core, n_in 12288, 8
+// rows: 16.5 against 11.5 GB/s for tiles of 2 weight rows sharing each activation load from L2;
+// 4 rows at n_in 15360: 28 against 26 GB/s for tiles of 4.
+constexpr size_t k_l1_act_bytes = 32 << 10;
+constexpr size_t k_part_act_bytes = 16 << 10;
+constexpr int64_t k_part_rows = 128;
+
+// Weight rows o0 .. o1 - 1 times n_r activation rows (from row r of the job, xr its groups) in
+// parts, as above.
+template <typename Block>
+LF_AVX512 void quant_rows_in_parts(const matmul_job& job, int64_t o0, int64_t o1, int n_r, int64_t r,
+                                   const q8_group* xr) {
+    static constexpr auto parts = quant_parts<Block>();
+    const weight_view& w = job.w;
+    const size_t rb = row_bytes(w.type, w.n_in);
+    const int64_t nb = w.n_in / qk8_0, ng = q8_groups_per_row(w.n_in), n_full = nb / 16;
+    const size_t act_bytes = static_cast<size_t>(n_r) * ng * sizeof(q8_group);
+    const int64_t n_parts = std::clamp<int64_t>(static_cast<int64_t>((act_bytes + k_part_act_bytes - 1) / k_part_act_bytes), 1, n_full);
+    alignas(64) float carry[k_part_rows][16 * k_tile_r];  // each weight row's accumulators between parts
+    float out[k_tile_r];
+    for (int64_t c0 = o0; c0 < o1; c0 += k_part_rows) {
+        const int64_t c1 = std::min(o1, c0 + k_part_rows);
+        for (int64_t p = 0; p < n_parts; ++p) {
+            const int64_t g0 = n_full * p / n_parts, g1 = p + 1 == n_parts ? -1 : n_full * (p + 1) / n_parts;
+            for (int64_t o = c0; o < c1; ++o) {
+                const uint8_t* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
+                parts[n_r - 1](wrow, rb, nb, g0, g1, xr, ng, carry[o - c0], out);
+                if (g1 < 0)
+                    for (int k = 0; k < n_r; ++k) job.y[(r + k) * w.n_out + o] = out[k];
+            }
+        }
+    }
 }
 
 template <typename Block>
@@ -370,7 +424,7 @@ LF_AVX512 void quant_rows(const matmul_job& job, int64_t o0, int64_t o1) {
     const size_t rb = row_bytes(w.type, w.n_in);
     const int64_t nb = w.n_in / qk8_0, ng = q8_groups_per_row(w.n_in);
     const auto* xq = static_cast<const q8_group*>(job.xq);
-    float out[4 * k_tile_r];
+    float out[k_tile_r];
     for (int64_t t0 = 0; t0 < job.n_rows; t0 += k_act_rows) {
         const int64_t t1 = std::min(job.n_rows, t0 + k_act_rows);
         for (int64_t r = t0; r < t1;) {
@@ -382,21 +436,21 @@ LF_AVX512 void quant_rows(const matmul_job& job, int64_t o0, int64_t o1) {
                 float out16[16];
                 for (int64_t o = o0; o < o1; ++o) {
                     const uint8_t* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
-                    quant_tile<Block, 1, 16>(wrow, rb, nb, xq + r * ng, ng, out16);
+                    quant_tile<Block, 16>(wrow, rb, nb, xq + r * ng, ng, out16);
                     for (int k = 0; k < 16; ++k) job.y[(r + k) * w.n_out + o] = out16[k];
                 }
                 r += 16;
                 continue;
             }
             const int n_r = static_cast<int>(std::min<int64_t>(k_tile_r, t1 - r));
-            const int max_w = static_cast<size_t>(n_r) * ng * sizeof(q8_group) <= k_l1_act_bytes ? 1 : tile_w(n_r);
-            for (int64_t o = o0; o < o1;) {
-                const int n_w = static_cast<int>(std::min<int64_t>(max_w, o1 - o));
-                const uint8_t* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
-                tiles[n_r - 1][n_w - 1](wrow, rb, nb, xq + r * ng, ng, out);
-                for (int j = 0; j < n_w; ++j)
-                    for (int k = 0; k < n_r; ++k) job.y[(r + k) * w.n_out + o + j] = out[j * n_r + k];
-                o += n_w;
+            if (static_cast<size_t>(n_r) * ng * sizeof(q8_group) > k_l1_act_bytes) {
+                quant_rows_in_parts<Block>(job, o0, o1, n_r, r, xq + r * ng);
+            } else {
+                for (int64_t o = o0; o < o1; ++o) {
+                    const uint8_t* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
+                    tiles[n_r - 1](wrow, rb, nb, xq + r * ng, ng, out);
+                    for (int k = 0; k < n_r; ++k) job.y[(r + k) * w.n_out + o] = out[k];
+                }
             }
             r += n_r;
         }
