@@ -10,6 +10,9 @@ load hit both alike; every figure is the median over rounds. Measured for each e
                        ours: forward_ms;                   llama.cpp: `llama-bench -p n -d D`, n / t/s
   draft step (ms)      ours only (an MTP head given with --head)
 
+With --no-mmap both engines read the model into memory instead of mapping it (leapfrog
+`--no-mmap`, llama-bench `-mmp 0`).
+
 and each engine's decode as a fraction of the memory-bandwidth bound (bytes read per token / read
 bandwidth), per round, against the higher of the two bandwidth probes that frame its run.
 
@@ -55,6 +58,8 @@ def ours(args):
            "--step-repeats", str(args.step_repeats), "--json", "-q"]
     if args.head:
         cmd += ["--mtp", args.head]
+    if args.no_mmap:
+        cmd += ["--no-mmap"]
     r, secs = run_json(cmd, args.timeout)
     return {
         "prefill_tok_s": r["prefill_tok_s"],
@@ -71,7 +76,7 @@ def ours(args):
 
 
 def llama(args):
-    base = [args.llama_bench, "-m", args.model, "-t", str(args.threads), "-o", "json"]
+    base = [args.llama_bench, "-m", args.model, "-t", str(args.threads), "-o", "json"] + llama_mmap(args)
     res = {}
     runs, s1 = run_json(base + ["-p", str(args.n_prompt), "-n", "0", "-r", "1"], args.timeout)
     res["prefill_tok_s"] = runs[0]["avg_ts"]
@@ -86,10 +91,14 @@ def llama(args):
     return res
 
 
+def llama_mmap(args):
+    return ["-mmp", "0"] if args.no_mmap else []
+
+
 def generate_tok_s(args):
     prompt = ",".join(str(2 + i) for i in range(8))
     cmd = [args.leapfrog, "generate", "-m", args.model, "--tokens", prompt, "-n", str(args.decode_tokens + 1),
-           "-t", str(args.threads), "--json"]
+           "-t", str(args.threads), "--json"] + (["--no-mmap"] if args.no_mmap else [])
     r, _ = run_json(cmd, args.timeout)
     return r["gen_tok_s"]
 
@@ -103,7 +112,7 @@ def read_gb_s(args):
 
 def llama_decode_tok_s(args):
     runs, _ = run_json([args.llama_bench, "-m", args.model, "-t", str(args.threads), "-o", "json", "-p", "0", "-n",
-                        str(args.decode_tokens), "-r", "1"], args.timeout)
+                        str(args.decode_tokens), "-r", "1"] + llama_mmap(args), args.timeout)
     return runs[0]["avg_ts"]
 
 
@@ -152,6 +161,8 @@ def main():
     ap.add_argument("--decode-tokens", type=int, default=32)
     ap.add_argument("--bandwidth-split", type=float, default=50.0,
                     help="GB/s separating the machine's slow and fast bandwidth levels in the pair summary")
+    ap.add_argument("--no-mmap", action="store_true",
+                    help="both engines read the model into memory (leapfrog --no-mmap, llama-bench -mmp 0)")
     ap.add_argument("-o", "--out", default="")
     args = ap.parse_args()
 
@@ -188,6 +199,7 @@ def main():
     summary = {e: summarize([r[e] for r in rounds], bw, bpt) for e in engines}
     result = {
         "model": args.model, "head": args.head, "threads": args.threads, "rounds": args.rounds,
+        "weights": "read into memory (--no-mmap / -mmp 0)" if args.no_mmap else "mapped",
         "n_prompt": args.n_prompt, "n_gen": args.n_gen, "depth": args.depth,
         "read_gb_s": bw, "bytes_per_token": bpt, "bandwidth_bound_tok_s": bw * 1e9 / bpt,
         "isa": rounds[0]["leapfrog"]["isa"], "summary": summary, "runs": rounds,
@@ -195,7 +207,8 @@ def main():
         "decode_pairs": pairs,
     }
 
-    lines = [f"| {os.path.basename(args.model)}, {args.threads} threads | " + " | ".join(engines)
+    lines = [f"| {os.path.basename(args.model)}, {args.threads} threads{', --no-mmap' if args.no_mmap else ''} | "
+             + " | ".join(engines)
              + (" | leapfrog / llama.cpp |" if len(engines) == 2 else " |"),
              "|---|" + "---|" * (len(engines) + (1 if len(engines) == 2 else 0))]
 
