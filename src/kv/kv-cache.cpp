@@ -1,6 +1,7 @@
 #include "kv/kv-cache.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/error.h"
 #include "kernels/cpu/attention.h"
@@ -24,6 +25,8 @@ kv_cache::kv_cache(std::vector<kv_layer_spec> layers, int n_slots, int n_ctx_slo
     arena_bytes_ = n_floats * sizeof(float);
     arena_ = huge_buffer(arena_bytes_);
     base_ = reinterpret_cast<float*>(arena_.data());
+    // Every page faulted in now rather than when decode first writes a position there.
+    std::memset(arena_.data(), 0, arena_bytes_);
 }
 
 void kv_cache::truncate(int slot, int pos) {
