@@ -365,6 +365,33 @@ TEST(Matmul, RowResultsDoNotDependOnBatch) {
     }
 }
 
+namespace {
+
+// For every level: the product of n_rows random activation rows with w matches the reference,
+// and each row's result has the same bits as that row alone.
+void expect_reference_and_alone_bits(const test_weight& w, int64_t n_rows, std::mt19937& rng, lf::thread_pool& pool) {
+    const dtype t = w.type;
+    const int64_t n_in = w.n_in, n_out = w.n_out;
+    const auto x = make_activations(n_rows, n_in, rng);
+    std::vector<float> want(n_rows * n_out), got(n_rows * n_out), alone(n_out);
+    lf::matmul_reference(w.view(), x.data(), n_rows, want.data());
+    const auto mag = magnitudes(w, x, n_rows);
+    const auto qmag = quant_magnitudes(w, x, n_rows);
+    for (cpu_isa isa : supported_isas()) {
+        lf::matmul_isa(isa, w.view(), x.data(), n_rows, got.data(), pool);
+        for (int64_t i = 0; i < n_rows * n_out; ++i)
+            ASSERT_LE(std::fabs(double(got[i]) - want[i]), tolerance(t, n_in, mag[i], qmag[i]))
+                << where(isa, t, n_in, n_out, n_rows) << " at " << i;
+        for (int64_t r = 0; r < n_rows; ++r) {
+            lf::matmul_isa(isa, w.view(), x.data() + r * n_in, 1, alone.data(), pool);
+            ASSERT_EQ(std::memcmp(alone.data(), got.data() + r * n_out, n_out * 4), 0)
+                << where(isa, t, n_in, n_out, n_rows) << " r=" << r;
+        }
+    }
+}
+
+}  // namespace
+
 // Wide rows: the AVX-512 tiles change with the activations' size (whole rows while a tile's
 // activation rows fit in 32 KiB, else parts of whole groups with the accumulators carried; 16-row
 // prefill tiles only for n_in <= 1536). At n_in = 6400 (12 groups of 16 blocks and a half group)
@@ -374,27 +401,9 @@ TEST(Matmul, RowResultsDoNotDependOnBatch) {
 TEST(Matmul, WideRowsMatchReferenceInEveryTileShape) {
     std::mt19937 rng(9);
     lf::thread_pool pool(2);
-    const int64_t n_in = 32 * 200, n_out = 37;
     for (dtype t : {dtype::q8_0, dtype::q4_0}) {
-        const test_weight w = make_weight(t, n_in, n_out, rng);
-        for (int64_t n_rows : {1, 4, 8, 20, 33}) {
-            const auto x = make_activations(n_rows, n_in, rng);
-            std::vector<float> want(n_rows * n_out), got(n_rows * n_out), alone(n_out);
-            lf::matmul_reference(w.view(), x.data(), n_rows, want.data());
-            const auto mag = magnitudes(w, x, n_rows);
-            const auto qmag = quant_magnitudes(w, x, n_rows);
-            for (cpu_isa isa : supported_isas()) {
-                lf::matmul_isa(isa, w.view(), x.data(), n_rows, got.data(), pool);
-                for (int64_t i = 0; i < n_rows * n_out; ++i)
-                    ASSERT_LE(std::fabs(double(got[i]) - want[i]), tolerance(t, n_in, mag[i], qmag[i]))
-                        << where(isa, t, n_in, n_out, n_rows) << " at " << i;
-                for (int64_t r = 0; r < n_rows; ++r) {
-                    lf::matmul_isa(isa, w.view(), x.data() + r * n_in, 1, alone.data(), pool);
-                    ASSERT_EQ(std::memcmp(alone.data(), got.data() + r * n_out, n_out * 4), 0)
-                        << where(isa, t, n_in, n_out, n_rows) << " r=" << r;
-                }
-            }
-        }
+        const test_weight w = make_weight(t, 32 * 200, 37, rng);
+        for (int64_t n_rows : {1, 4, 8, 20, 33}) expect_reference_and_alone_bits(w, n_rows, rng, pool);
     }
 }
 
@@ -404,27 +413,9 @@ TEST(Matmul, WideRowsMatchReferenceInEveryTileShape) {
 TEST(Matmul, PartsAcrossManyWeightRowsKeepEachRowsBits) {
     std::mt19937 rng(12);
     lf::thread_pool pool(1);
-    const int64_t n_in = 32 * 387, n_out = 1100;
     for (dtype t : {dtype::q4_0, dtype::q8_0}) {
-        const test_weight w = make_weight(t, n_in, n_out, rng);
-        for (int64_t n_rows : {3, 4, 8}) {
-            const auto x = make_activations(n_rows, n_in, rng);
-            std::vector<float> want(n_rows * n_out), got(n_rows * n_out), alone(n_out);
-            lf::matmul_reference(w.view(), x.data(), n_rows, want.data());
-            const auto qmag = quant_magnitudes(w, x, n_rows);
-            const auto mag = magnitudes(w, x, n_rows);
-            for (cpu_isa isa : supported_isas()) {
-                lf::matmul_isa(isa, w.view(), x.data(), n_rows, got.data(), pool);
-                for (int64_t i = 0; i < n_rows * n_out; ++i)
-                    ASSERT_LE(std::fabs(double(got[i]) - want[i]), tolerance(t, n_in, mag[i], qmag[i]))
-                        << where(isa, t, n_in, n_out, n_rows) << " at " << i;
-                for (int64_t r = 0; r < n_rows; ++r) {
-                    lf::matmul_isa(isa, w.view(), x.data() + r * n_in, 1, alone.data(), pool);
-                    ASSERT_EQ(std::memcmp(alone.data(), got.data() + r * n_out, n_out * 4), 0)
-                        << where(isa, t, n_in, n_out, n_rows) << " r=" << r;
-                }
-            }
-        }
+        const test_weight w = make_weight(t, 32 * 387, 1100, rng);
+        for (int64_t n_rows : {3, 4, 8}) expect_reference_and_alone_bits(w, n_rows, rng, pool);
     }
 }
 
