@@ -25,7 +25,9 @@ huge_buffer::huge_buffer(size_t bytes) {
     map_ = p;
     data_ = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(p) + k_huge_page - 1) & ~(k_huge_page - 1));
     // Only a hint: kernels without transparent huge pages refuse it, and the memory still works.
+#ifdef MADV_HUGEPAGE
     ::madvise(data_, size_, MADV_HUGEPAGE);
+#endif
 }
 
 huge_buffer::~huge_buffer() { release(); }
