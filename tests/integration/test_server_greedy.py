@@ -5,7 +5,8 @@ For every fixture pair (token-id prompts through /v1/completions) and for the ti
 different prompts of different lengths at the same time to servers with -np 1, 2 and 4, each
 with and without --mtp, and -np 16 with --mtp (the most slots the contract promises). Every
 configuration must produce exactly the tokens of -np 1 without MTP, and that reference must
-continue the fixture prompt as transformers did.
+continue the fixture prompt as transformers did. The -np 2 --mtp servers read their model files
+into memory (--no-mmap); the others map them.
 """
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -43,9 +44,13 @@ CHAT_MESSAGES = [
 ]
 
 
+def load_flags(np_slots, mtp):
+    return ("--no-mmap",) if (np_slots, mtp) == (2, True) else ()
+
+
 def run_fixture_config(binary, target, head, prompts, np_slots, mtp, threads):
-    with Server(binary, target, mtp=head if mtp else None, np_slots=np_slots, ctx=256 * np_slots,
-                threads=threads) as srv:
+    with Server(binary, target, *load_flags(np_slots, mtp), mtp=head if mtp else None, np_slots=np_slots,
+                ctx=256 * np_slots, threads=threads) as srv:
         def one(i):
             st, _, body = srv.post("/v1/completions", {
                 "prompt": prompts[i], "max_tokens": 8 + 2 * i, "temperature": 0, "ignore_eos": True,
@@ -59,8 +64,8 @@ def run_fixture_config(binary, target, head, prompts, np_slots, mtp, threads):
 
 
 def run_chat_config(binary, target, head, np_slots, mtp, threads):
-    with Server(binary, target, mtp=head if mtp else None, np_slots=np_slots, ctx=1024 * np_slots,
-                threads=threads) as srv:
+    with Server(binary, target, *load_flags(np_slots, mtp), mtp=head if mtp else None, np_slots=np_slots,
+                ctx=1024 * np_slots, threads=threads) as srv:
         def one(i):
             body = {"messages": [{"role": "user", "content": CHAT_MESSAGES[i]}], "max_tokens": 16 + 3 * i,
                     "temperature": 0, "return_tokens": True}
@@ -93,7 +98,7 @@ def main():
         for np_slots, mtp in CONFIGS:
             threads = 2 if (np_slots, mtp) == (4, True) else 1
             outs, timings, code = run_fixture_config(args.binary, target, head, prompts, np_slots, mtp, threads)
-            tag = f"{case_name} -np {np_slots} {'--mtp' if mtp else 'no MTP'}"
+            tag = f"{case_name} -np {np_slots} {'--mtp' if mtp else 'no MTP'} {' '.join(load_flags(np_slots, mtp))}".rstrip()
             c.check(code == 0, f"{tag}: server exits 0 on SIGTERM (got {code})")
             if ref is None:
                 ref = outs
@@ -112,7 +117,7 @@ def main():
     ref = None
     for np_slots, mtp in CONFIGS:
         results, code = run_chat_config(args.binary, target, head, np_slots, mtp, 1)
-        tag = f"tiny chat -np {np_slots} {'--mtp' if mtp else 'no MTP'}"
+        tag = f"tiny chat -np {np_slots} {'--mtp' if mtp else 'no MTP'} {' '.join(load_flags(np_slots, mtp))}".rstrip()
         c.check(code == 0, f"{tag}: server exits 0 on SIGTERM (got {code})")
         texts = [r[0] for r in results]
         ids = [r[1] for r in results]
