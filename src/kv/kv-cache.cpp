@@ -22,11 +22,9 @@ kv_cache::kv_cache(std::vector<kv_layer_spec> layers, int n_slots, int n_ctx_slo
         v_off_.push_back(n_floats + n);
         n_floats += 2 * n;
     }
-    arena_bytes_ = n_floats * sizeof(float);
-    arena_ = huge_buffer(arena_bytes_);
-    base_ = reinterpret_cast<float*>(arena_.data());
+    arena_ = huge_buffer(n_floats * sizeof(float));
     // Every page faulted in now rather than when decode first writes a position there.
-    std::memset(arena_.data(), 0, arena_bytes_);
+    if (arena_.size() > 0) std::memset(arena_.data(), 0, arena_.size());
 }
 
 void kv_cache::truncate(int slot, int pos) {
@@ -65,7 +63,7 @@ int kv_cache::spans(int il, int slot, int kv_head, int pos_lo, int pos_hi, kv_sp
 }
 
 size_t kv_cache::bytes() const {
-    return arena_bytes_;
+    return arena_.size();
 }
 
 }  // namespace lf

@@ -51,10 +51,10 @@ public:
 
     // K or V row of one position: f32 [n_head_kv, head_dim]. The position must be one the layer
     // still holds (for sliding layers: within the last `ring` positions).
-    float* k_row(int il, int slot, int pos) { return base_ + k_off_[il] + offset(il, slot, pos); }
-    float* v_row(int il, int slot, int pos) { return base_ + v_off_[il] + offset(il, slot, pos); }
-    const float* k_row(int il, int slot, int pos) const { return base_ + k_off_[il] + offset(il, slot, pos); }
-    const float* v_row(int il, int slot, int pos) const { return base_ + v_off_[il] + offset(il, slot, pos); }
+    float* k_row(int il, int slot, int pos) { return base() + k_off_[il] + offset(il, slot, pos); }
+    float* v_row(int il, int slot, int pos) { return base() + v_off_[il] + offset(il, slot, pos); }
+    const float* k_row(int il, int slot, int pos) const { return base() + k_off_[il] + offset(il, slot, pos); }
+    const float* v_row(int il, int slot, int pos) const { return base() + v_off_[il] + offset(il, slot, pos); }
 
     size_t bytes() const;
 
@@ -73,11 +73,11 @@ private:
     std::vector<kv_layer_spec> layers_;
     int n_slots_, n_ctx_slot_, window_, max_batch_, ring_;
     std::vector<int> n_pos_;
-    // Per cache layer, K and V: f32 [n_slots, cells, n_head_kv, head_dim] at base_ + k_off_[il]
-    // and base_ + v_off_[il], all in one arena.
+    float* base() const { return reinterpret_cast<float*>(arena_.data()); }
+
+    // Per cache layer, K and V: f32 [n_slots, cells, n_head_kv, head_dim] at base() + k_off_[il]
+    // and base() + v_off_[il], all in one arena.
     huge_buffer arena_;
-    size_t arena_bytes_ = 0;
-    float* base_ = nullptr;
     std::vector<size_t> k_off_, v_off_;
 };
 

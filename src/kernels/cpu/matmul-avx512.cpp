@@ -328,23 +328,11 @@ LF_AVX512_INLINE void quant_tail(__m512 (&acc)[R], const uint8_t* w, int64_t nb,
     quant_step<R>(acc, g, x, x_stride, n_full);
 }
 
-// One weight row of nb blocks times R activation rows into out[k].
-template <typename Block, int R>
-LF_AVX512 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_group* x, int64_t x_stride, float* out) {
-    __m512 acc[R];
-    LF_UNROLL
-    for (int k = 0; k < R; ++k) acc[k] = _mm512_setzero_ps();
-    quant_groups<Block, R>(acc, w, rb, nb / 16, x, x_stride);
-    quant_tail<Block, R>(acc, w, nb, x, x_stride);
-    LF_UNROLL
-    for (int k = 0; k < R; ++k) out[k] = _mm512_reduce_add_ps(acc[k]);
-}
-
 // One part of one weight row times R activation rows: full groups g0 .. g1 - 1, or for the last
 // part (g1 < 0) every group from g0 to the row's end, its short last group included. carry holds
 // the R accumulators (16 floats each) between parts: the first part (g0 = 0) starts them at
 // zero, the last ends with the horizontal sums into out[k]. The groups meet the accumulators in
-// the same order as in quant_tile, so the parts of a row give quant_tile's bits.
+// the same order however the row is cut, so the parts of a row give the whole row's bits.
 template <typename Block, int R>
 LF_AVX512 void quant_part(const uint8_t* w, size_t rb, int64_t nb, int64_t g0, int64_t g1, const q8_group* x,
                           int64_t x_stride, float* carry, float* out) {
@@ -362,6 +350,12 @@ LF_AVX512 void quant_part(const uint8_t* w, size_t rb, int64_t nb, int64_t g0, i
     quant_tail<Block, R>(acc, w, nb, x, x_stride);
     LF_UNROLL
     for (int k = 0; k < R; ++k) out[k] = _mm512_reduce_add_ps(acc[k]);
+}
+
+// One weight row of nb blocks times R activation rows into out[k]: the row as one part.
+template <typename Block, int R>
+LF_AVX512 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_group* x, int64_t x_stride, float* out) {
+    quant_part<Block, R>(w, rb, nb, 0, -1, x, x_stride, nullptr, out);
 }
 
 constexpr int k_tile_r = 8;  // activation rows per weight-row pass
