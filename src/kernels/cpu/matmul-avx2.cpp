@@ -190,6 +190,21 @@ LF_AVX2_INLINE __m256 load_scales(const uint8_t* p, size_t bs) {
     return _mm256_cvtph_ps(_mm_set_epi64x(static_cast<long long>(part[1]), static_cast<long long>(part[0])));
 }
 
+// The eight f16 scales of a full q4_0 group (block b's at byte 18b) from four 32-byte loads
+// instead of eight scalar ones: in the 32 bytes from 32m, blocks 2m and 2m + 1 have theirs in
+// dword m of the low and of the high 128-bit lane (bytes 4m and 16 + 4m + 2).
+LF_AVX2_INLINE __m256 q4_scales(const uint8_t* p) {
+    const auto* w = reinterpret_cast<const __m256i*>(p);
+    __m256i v = _mm256_blend_epi32(_mm256_loadu_si256(w), _mm256_loadu_si256(w + 1), 0x22);
+    v = _mm256_blend_epi32(v, _mm256_loadu_si256(w + 2), 0x44);
+    v = _mm256_blend_epi32(v, _mm256_loadu_si256(w + 3), 0x88);
+    // Low lane: words 0, 2, 4, 6 (blocks 0, 2, 4, 6); high lane: words 1, 3, 5, 7 (blocks 1, 3, 5, 7).
+    const __m256i pick = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          2, 3, 6, 7, 10, 11, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+    v = _mm256_shuffle_epi8(v, pick);
+    return _mm256_cvtph_ps(_mm_unpacklo_epi16(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)));
+}
+
 template <bool Half = false>
 LF_AVX2_INLINE void load_group(const block_q4_0*, const uint8_t* p, wgroup& g) {
     __m256i t[4];
@@ -200,7 +215,7 @@ LF_AVX2_INLINE void load_group(const block_q4_0*, const uint8_t* p, wgroup& g) {
         g.q[k] = _mm256_and_si256(t[k], m4);                            // elements 4k..4k+3
         g.q[k + 4] = _mm256_and_si256(_mm256_srli_epi16(t[k], 4), m4);  // elements 16+4k..
     }
-    g.d = load_scales<Half ? 4 : 8>(p, 18);
+    g.d = Half ? load_scales<4>(p, 18) : q4_scales(p);
 }
 
 template <bool Half = false>
