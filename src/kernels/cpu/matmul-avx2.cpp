@@ -10,7 +10,11 @@
 // depend on the batch. q4_0: maddubs(nibble 0..15, x) pairs are at most 3810, so the eight
 // registers of a block add up in int16 without overflow (<= 30480) before one widening; the
 // 8 * (sum of x) excess is the lane's starting bias. q8_0: ggml's sign trick, maddubs(|w|,
-// sign(x, w)), widened every register (no excess). Scales come from scalar loads.
+// sign(x, w)), widened every register (no excess). Scales come from scalar loads, except a full
+// q4_0 group's eight: four 32-byte loads and one byte shuffle (q4_scales). Each maddubs takes
+// one 32-byte activation load, and those loads, not the multiplies, bound a tile of several
+// activation rows; sixteen ymm registers leave no room for a second weight row to share them
+// (BENCHMARKS.md, "On an AVX2-only machine").
 // Float weights: 4x2 or 2x4 tiles of weight x activation rows, 8-wide FMAs (tolerance vs. the
 // reference).
 #include "kernels/cpu/matmul-impl.h"
