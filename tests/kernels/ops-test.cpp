@@ -160,7 +160,7 @@ kv_rows make_kv(int n, int head_dim, std::mt19937& rng, float scale) {
 TEST(Attention, LevelsMatchReferenceAndIgnoreSpanCuts) {
     std::mt19937 rng(14);
     std::normal_distribution<float> nd(0.0f, 1.0f);
-    for (int head_dim : {8, 16, 48, 256, 512}) {
+    for (int head_dim : {8, 16, 40, 48, 256, 512}) {
         for (int n : {1, 7, 16, 33, 300}) {
             const kv_rows kv = make_kv(n, head_dim, rng, head_dim >= 256 ? 0.2f : 1.0f);
             std::vector<float> q(head_dim);
@@ -257,7 +257,7 @@ TEST(Attention, RowsSharingKeysGiveTheirAloneBits) {
     // Overlapping ranges, ranges that start or end mid-block, a one-key row, a row whose keys
     // skip the blocks of the others' first keys.
     const std::vector<std::pair<int, int>> ranges = {{40, 100}, {41, 101}, {37, 60}, {90, 136}, {100, 100}, {64, 79}};
-    for (int head_dim : {16, 48, 256}) {
+    for (int head_dim : {16, 40, 48, 256}) {
         for (int nh : {1, 3, 8, 11}) {
             const kv_rows kv = make_kv(n, head_dim, rng, head_dim >= 256 ? 0.2f : 1.0f);
             const int nr = static_cast<int>(ranges.size());

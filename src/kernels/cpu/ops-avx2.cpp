@@ -152,6 +152,66 @@ LF_AVX2 void softcap_avx2(float* x, int64_t n, float cap) {
 
 namespace {
 
+// Scores of K consecutive keys (k_rows[0 .. K-1]) for NH heads of one row into s[h][i0 + j],
+// raising bm[h] to their maximum. Each query chunk loaded serves all K keys (NH + K loads per
+// K * NH FMAs); every key's sum takes the same sequence whatever K is.
+template <int NH, int K>
+LF_AVX2_INLINE void score_keys(const float* q, size_t q_stride, const float* const* k_rows, int nd,
+                               float (*s)[8], int i0, float* bm) {
+    __m256 a[K][NH];
+    LF_UNROLL
+    for (int j = 0; j < K; ++j)
+        LF_UNROLL
+        for (int h = 0; h < NH; ++h) a[j][h] = _mm256_setzero_ps();
+    for (int dc = 0; dc < nd; ++dc) {
+        __m256 k[K];
+        LF_UNROLL
+        for (int j = 0; j < K; ++j) k[j] = _mm256_loadu_ps(k_rows[j] + 8 * dc);
+        LF_UNROLL
+        for (int h = 0; h < NH; ++h) {
+            const __m256 qh = _mm256_loadu_ps(q + h * q_stride + 8 * dc);
+            LF_UNROLL
+            for (int j = 0; j < K; ++j) a[j][h] = _mm256_fmadd_ps(qh, k[j], a[j][h]);
+        }
+    }
+    LF_UNROLL
+    for (int h = 0; h < NH; ++h)
+        LF_UNROLL
+        for (int j = 0; j < K; ++j) {
+            s[h][i0 + j] = hsum(a[j][h]);
+            bm[h] = std::max(bm[h], s[h][i0 + j]);
+        }
+}
+
+// acc (head h's at acc + h * acc_stride) = acc * c[h] + sum over keys lo..hi of s[h][i] v_i, for
+// the C value chunks of 8 from dc. Each weight broadcast serves all C chunks; every output
+// element takes the same sequence whatever C is.
+template <int NH, int C>
+LF_AVX2_INLINE void accumulate_chunks(float* acc, size_t acc_stride, int dc, const float* c,
+                                      const float* const* v_rows, int lo, int hi, const float (*s)[8]) {
+    __m256 a[C][NH];
+    LF_UNROLL
+    for (int h = 0; h < NH; ++h)
+        LF_UNROLL
+        for (int j = 0; j < C; ++j)
+            a[j][h] = _mm256_mul_ps(_mm256_loadu_ps(acc + h * acc_stride + 8 * (dc + j)), _mm256_set1_ps(c[h]));
+    for (int i = lo; i <= hi; ++i) {
+        __m256 v[C];
+        LF_UNROLL
+        for (int j = 0; j < C; ++j) v[j] = _mm256_loadu_ps(v_rows[i] + 8 * (dc + j));
+        LF_UNROLL
+        for (int h = 0; h < NH; ++h) {
+            const __m256 p = _mm256_set1_ps(s[h][i]);
+            LF_UNROLL
+            for (int j = 0; j < C; ++j) a[j][h] = _mm256_fmadd_ps(p, v[j], a[j][h]);
+        }
+    }
+    LF_UNROLL
+    for (int h = 0; h < NH; ++h)
+        LF_UNROLL
+        for (int j = 0; j < C; ++j) _mm256_storeu_ps(acc + h * acc_stride + 8 * (dc + j), a[j][h]);
+}
+
 // Heads h0 .. h0 + NH - 1 of every row against the same keys. Blocks of 8 positions start at
 // multiples of 8; a block's key and value rows are loaded once from memory and then serve every
 // row whose keys it holds. A row's scores, softmax and value sums use only the lanes of its own
@@ -177,45 +237,10 @@ LF_AVX2 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_span
             if (!prefetched)
                 for (int i = blk.next_lo; i <= blk.next_hi; ++i) prefetch_row_pair(blk.next_k[i], blk.next_v[i], head_dim);
             prefetched = true;
-            // Two keys per pass: each query chunk loaded serves both (NH + 2 loads per 2 * NH
-            // FMAs instead of NH + 1 per NH); each key's sum keeps its own order.
+            // Two keys per pass (the last one alone when the count is odd).
             int i = lo;
-            for (; i + 1 <= hi; i += 2) {
-                __m256 a0[NH], a1[NH];
-                LF_UNROLL
-                for (int h = 0; h < NH; ++h) a0[h] = a1[h] = _mm256_setzero_ps();
-                for (int dc = 0; dc < nd; ++dc) {
-                    const __m256 k0 = _mm256_loadu_ps(blk.k_rows[i] + 8 * dc);
-                    const __m256 k1 = _mm256_loadu_ps(blk.k_rows[i + 1] + 8 * dc);
-                    LF_UNROLL
-                    for (int h = 0; h < NH; ++h) {
-                        const __m256 qh = _mm256_loadu_ps(q + h * row.q_stride + 8 * dc);
-                        a0[h] = _mm256_fmadd_ps(qh, k0, a0[h]);
-                        a1[h] = _mm256_fmadd_ps(qh, k1, a1[h]);
-                    }
-                }
-                LF_UNROLL
-                for (int h = 0; h < NH; ++h) {
-                    s[h][i] = hsum(a0[h]);
-                    s[h][i + 1] = hsum(a1[h]);
-                    bm[h] = std::max(bm[h], std::max(s[h][i], s[h][i + 1]));
-                }
-            }
-            if (i == hi) {
-                __m256 a[NH];
-                LF_UNROLL
-                for (int h = 0; h < NH; ++h) a[h] = _mm256_setzero_ps();
-                for (int dc = 0; dc < nd; ++dc) {
-                    const __m256 k = _mm256_loadu_ps(blk.k_rows[i] + 8 * dc);
-                    LF_UNROLL
-                    for (int h = 0; h < NH; ++h) a[h] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * row.q_stride + 8 * dc), k, a[h]);
-                }
-                LF_UNROLL
-                for (int h = 0; h < NH; ++h) {
-                    s[h][i] = hsum(a[h]);
-                    bm[h] = std::max(bm[h], s[h][i]);
-                }
-            }
+            for (; i + 1 <= hi; i += 2) score_keys<NH, 2>(q, row.q_stride, blk.k_rows + i, nd, s, i, bm);
+            if (i == hi) score_keys<NH, 1>(q, row.q_stride, blk.k_rows + i, nd, s, i, bm);
             const __m256i valid = _mm256_andnot_si256(tail_mask(lo), tail_mask(hi + 1));
             float c[NH];
             LF_UNROLL
@@ -233,44 +258,10 @@ LF_AVX2 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_span
                 st.m[r][h] = m_new;
             }
             float* acc = row.acc + h0 * row.acc_stride;
-            // Two value chunks per pass: each weight broadcast serves both.
+            // Two value chunks per pass (the last one alone when their count is odd).
             int dc = 0;
-            for (; dc + 2 <= nd; dc += 2) {
-                __m256 a0[NH], a1[NH];
-                LF_UNROLL
-                for (int h = 0; h < NH; ++h) {
-                    a0[h] = _mm256_mul_ps(_mm256_loadu_ps(acc + h * row.acc_stride + 8 * dc), _mm256_set1_ps(c[h]));
-                    a1[h] = _mm256_mul_ps(_mm256_loadu_ps(acc + h * row.acc_stride + 8 * dc + 8), _mm256_set1_ps(c[h]));
-                }
-                for (int i = lo; i <= hi; ++i) {
-                    const __m256 v0 = _mm256_loadu_ps(blk.v_rows[i] + 8 * dc);
-                    const __m256 v1 = _mm256_loadu_ps(blk.v_rows[i] + 8 * dc + 8);
-                    LF_UNROLL
-                    for (int h = 0; h < NH; ++h) {
-                        const __m256 p = _mm256_set1_ps(s[h][i]);
-                        a0[h] = _mm256_fmadd_ps(p, v0, a0[h]);
-                        a1[h] = _mm256_fmadd_ps(p, v1, a1[h]);
-                    }
-                }
-                LF_UNROLL
-                for (int h = 0; h < NH; ++h) {
-                    _mm256_storeu_ps(acc + h * row.acc_stride + 8 * dc, a0[h]);
-                    _mm256_storeu_ps(acc + h * row.acc_stride + 8 * dc + 8, a1[h]);
-                }
-            }
-            if (dc < nd) {
-                __m256 a[NH];
-                LF_UNROLL
-                for (int h = 0; h < NH; ++h)
-                    a[h] = _mm256_mul_ps(_mm256_loadu_ps(acc + h * row.acc_stride + 8 * dc), _mm256_set1_ps(c[h]));
-                for (int i = lo; i <= hi; ++i) {
-                    const __m256 v = _mm256_loadu_ps(blk.v_rows[i] + 8 * dc);
-                    LF_UNROLL
-                    for (int h = 0; h < NH; ++h) a[h] = _mm256_fmadd_ps(_mm256_set1_ps(s[h][i]), v, a[h]);
-                }
-                LF_UNROLL
-                for (int h = 0; h < NH; ++h) _mm256_storeu_ps(acc + h * row.acc_stride + 8 * dc, a[h]);
-            }
+            for (; dc + 2 <= nd; dc += 2) accumulate_chunks<NH, 2>(acc, row.acc_stride, dc, c, blk.v_rows, lo, hi, s);
+            if (dc < nd) accumulate_chunks<NH, 1>(acc, row.acc_stride, dc, c, blk.v_rows, lo, hi, s);
         }
     }
     st.finish(rows, n_rows, h0);
