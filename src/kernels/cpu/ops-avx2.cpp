@@ -184,10 +184,10 @@ LF_AVX2_INLINE void score_keys(const float* q, size_t q_stride, const float* con
 }
 
 // acc (head h's at acc + h * acc_stride) = acc * c[h] + sum over keys lo..hi of s[h][i] v_i, for
-// the C value chunks of 8 from dc. Each weight broadcast serves all C chunks; every output
-// element takes the same sequence whatever C is.
+// the C value chunks of 8 from dc (the AVX-512 file's value_tile, 8 lanes wide). Each weight
+// broadcast serves all C chunks; every output element takes the same sequence whatever C is.
 template <int NH, int C>
-LF_AVX2_INLINE void accumulate_chunks(float* acc, size_t acc_stride, int dc, const float* c,
+LF_AVX2_INLINE void value_tile(float* acc, size_t acc_stride, int dc, const float* c,
                                       const float* const* v_rows, int lo, int hi, const float (*s)[8]) {
     __m256 a[C][NH];
     LF_UNROLL
@@ -260,8 +260,8 @@ LF_AVX2 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_span
             float* acc = row.acc + h0 * row.acc_stride;
             // Two value chunks per pass (the last one alone when their count is odd).
             int dc = 0;
-            for (; dc + 2 <= nd; dc += 2) accumulate_chunks<NH, 2>(acc, row.acc_stride, dc, c, blk.v_rows, lo, hi, s);
-            if (dc < nd) accumulate_chunks<NH, 1>(acc, row.acc_stride, dc, c, blk.v_rows, lo, hi, s);
+            for (; dc + 2 <= nd; dc += 2) value_tile<NH, 2>(acc, row.acc_stride, dc, c, blk.v_rows, lo, hi, s);
+            if (dc < nd) value_tile<NH, 1>(acc, row.acc_stride, dc, c, blk.v_rows, lo, hi, s);
         }
     }
     st.finish(rows, n_rows, h0);
