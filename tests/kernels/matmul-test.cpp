@@ -350,7 +350,7 @@ TEST(Matmul, RowResultsDoNotDependOnBatch) {
     const int64_t n_in = 32 * 9, n_out = 70;
     for (dtype t : k_types) {
         const test_weight w = make_weight(t, n_in, n_out, rng);
-        for (int64_t n_rows : {2, 5, 9, 13, 33}) {
+        for (int64_t n_rows : {2, 3, 5, 7, 9, 13, 33}) {
             const auto x = make_activations(n_rows, n_in, rng);
             for (cpu_isa isa : supported_isas()) {
                 std::vector<float> batch(n_rows * n_out), alone(n_out);

@@ -12,9 +12,10 @@
 // 8 * (sum of x) excess is the lane's starting bias. q8_0: ggml's sign trick, maddubs(|w|,
 // sign(x, w)), widened every register (no excess). Scales come from scalar loads, except a full
 // q4_0 group's eight: four 32-byte loads and one byte shuffle (q4_scales). Each maddubs takes
-// one 32-byte activation load, and those loads, not the multiplies, bound a tile of several
-// activation rows; sixteen ymm registers leave no room for a second weight row to share them
-// (BENCHMARKS.md, "On an AVX2-only machine").
+// one 32-byte activation load, and those loads bound a tile of several activation rows
+// (BENCHMARKS.md, "On an AVX2-only machine"). With three or four activation rows, q4_0 tiles take
+// two weight rows that share each load; sixteen ymm registers then hold the weights packed and
+// the float accumulators stay in memory (q4_pair_tile).
 // Float weights: 4x2 or 2x4 tiles of weight x activation rows, 8-wide FMAs (tolerance vs. the
 // reference).
 #include "kernels/cpu/matmul-impl.h"
@@ -298,6 +299,110 @@ LF_AVX2 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lanes<
     for (int k = 0; k < R; ++k) out[k] = hsum(acc[k]);
 }
 
+// One pass of a q4_0 pair tile: two weight rows (t0, t1: their group's sixteen bytes per block,
+// transposed as load_transposed leaves them) times P activation rows (a[0], a[P-1], x_stride
+// apart). Each activation load serves both weight rows, which halves the loads that bound a
+// single-row tile; the nibbles are unpacked again in every pass, as registers hold only the
+// packed bytes of both rows. Each (weight row j, activation row k) accumulator lives in acc[j][k]
+// in memory, one load and store per group, and takes the same FMA as in quant_step.
+// An empty asm that claims to change v. The compiler can then neither reuse values it computed
+// from v earlier nor regroup the sums v takes part in, and cannot fold a load of v into each of
+// its uses. Without it GCC keeps the unpacked nibbles of both passes, turns the int16 sums into
+// trees and loads each activation once per weight row, and the registers spill.
+LF_AVX2_INLINE void opaque(__m256i& v) { asm("" : "+x"(v)); }
+
+// One pass of a q4_0 pair tile over one group: two weight rows (t0, t1: their packed bytes as
+// load_transposed leaves them) times P activation rows (a, a + x_stride, ...). Each activation
+// load serves both weight rows. Registers hold only the packed bytes of both rows, so every pass
+// unpacks the nibbles again. The accumulator of (weight row j, activation row k) lives in
+// acc_j[k] in memory: one load and one store per group, and the FMA of quant_step.
+template <int P>
+LF_AVX2_INLINE void q4_pair_pass(__m256i (&t0)[4], __m256i (&t1)[4], const q8_lanes<8>* a, int64_t x_stride,
+                                 const float (*dw)[8], float (*acc0)[8], float (*acc1)[8]) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    LF_UNROLL
+    for (int k = 0; k < 4; ++k) {
+        opaque(t0[k]);
+        opaque(t1[k]);
+    }
+    __m256i s0[P], s1[P];  // int16 [16]: pair sums of weight row 0 / 1 with activation row r
+    LF_UNROLL
+    for (int h = 0; h < 2; ++h) {  // h = 0: low nibbles, elements 4k..4k+3; h = 1: 16 + 4k..
+        LF_UNROLL
+        for (int k = 0; k < 4; ++k) {
+            const __m256i w0 = _mm256_and_si256(h ? _mm256_srli_epi16(t0[k], 4) : t0[k], m4);
+            const __m256i w1 = _mm256_and_si256(h ? _mm256_srli_epi16(t1[k], 4) : t1[k], m4);
+            LF_UNROLL
+            for (int r = 0; r < P; ++r) {
+                __m256i x = _mm256_load_si256(reinterpret_cast<const __m256i*>(a[r * x_stride].x[4 * h + k]));
+                opaque(x);
+                const __m256i p0 = _mm256_maddubs_epi16(w0, x), p1 = _mm256_maddubs_epi16(w1, x);
+                s0[r] = h == 0 && k == 0 ? p0 : _mm256_add_epi16(s0[r], p0);
+                s1[r] = h == 0 && k == 0 ? p1 : _mm256_add_epi16(s1[r], p1);
+                opaque(s0[r]);
+                opaque(s1[r]);
+            }
+        }
+    }
+    const __m256i ones = _mm256_set1_epi16(1);
+    LF_UNROLL
+    for (int r = 0; r < P; ++r) {
+        const q8_lanes<8>& ar = a[r * x_stride];
+        const __m256i bias = _mm256_load_si256(reinterpret_cast<const __m256i*>(ar.bias));
+        const __m256 dx = _mm256_load_ps(ar.d);
+        const __m256i v0 = _mm256_add_epi32(_mm256_madd_epi16(s0[r], ones), bias);
+        const __m256i v1 = _mm256_add_epi32(_mm256_madd_epi16(s1[r], ones), bias);
+        _mm256_store_ps(acc0[r], _mm256_fmadd_ps(_mm256_cvtepi32_ps(v0), _mm256_mul_ps(_mm256_load_ps(dw[0]), dx),
+                                                 _mm256_load_ps(acc0[r])));
+        _mm256_store_ps(acc1[r], _mm256_fmadd_ps(_mm256_cvtepi32_ps(v1), _mm256_mul_ps(_mm256_load_ps(dw[1]), dx),
+                                                 _mm256_load_ps(acc1[r])));
+    }
+}
+
+// Two consecutive q4_0 weight rows (w, w + rb) times R = 3 or 4 activation rows into
+// out[j * R + k], in passes of two activation rows and then the rest. Each row's result has the
+// bits of quant_tile's: the same exact block sums, the same FMA per group in the same order, the
+// same reduction. Half the activation loads of two quant_tile calls: one core, n_in 1536, four
+// rows from memory, 738 against 810-814 us (BENCHMARKS.md). Two rows are left to quant_tile, where
+// from memory the pair ran slower (697 against 534 us).
+template <int R>
+LF_AVX2 void q4_pair_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lanes<8>* x, int64_t x_stride, float* out) {
+    static_assert(R == 3 || R == 4);
+    constexpr size_t gb = 8 * sizeof(block_q4_0);
+    const int64_t ng = (nb + 7) / 8, n_full = nb / 8;
+    alignas(32) float acc[2][R][8] = {};  // [weight row][activation row][lane]
+    alignas(32) float dw[2][8];           // the group's scales, per weight row
+    for (int64_t i = 0; i < n_full; ++i) {
+        const uint8_t* p0 = w + i * gb;
+        const uint8_t* p1 = p0 + rb;
+        LF_UNROLL
+        for (size_t off = 0; off < gb; off += 64) {
+            _mm_prefetch(reinterpret_cast<const char*>(p0 + k_prefetch_rows * rb + off), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(p1 + k_prefetch_rows * rb + off), _MM_HINT_T0);
+        }
+        __m256i t0[4], t1[4];
+        load_transposed<false>(p0 + 2, 18, t0);
+        load_transposed<false>(p1 + 2, 18, t1);
+        _mm256_store_ps(dw[0], q4_scales(p0));
+        _mm256_store_ps(dw[1], q4_scales(p1));
+        q4_pair_pass<2>(t0, t1, x + i, x_stride, dw, acc[0], acc[1]);
+        q4_pair_pass<R - 2>(t0, t1, x + 2 * x_stride + i, x_stride, dw, acc[0] + 2, acc[1] + 2);
+    }
+    LF_UNROLL
+    for (int j = 0; j < 2; ++j) {
+        __m256 a[R];
+        LF_UNROLL
+        for (int k = 0; k < R; ++k) a[k] = _mm256_load_ps(acc[j][k]);
+        if (n_full < ng) {  // the row's last, partial group as quant_tile takes it
+            wgroup g;
+            load_group_tail<block_q4_0>(w + j * rb + n_full * gb, static_cast<int>(nb - 8 * n_full), g);
+            quant_step<block_q4_0, R>(a, g, x, x_stride, n_full);
+        }
+        LF_UNROLL
+        for (int k = 0; k < R; ++k) out[j * R + k] = hsum(a[k]);
+    }
+}
+
 using quant_tile_fn = void (*)(const uint8_t*, size_t, int64_t, const q8_lanes<8>*, int64_t, float*);
 
 constexpr int k_tile_r = 4;  // activation rows per weight-row pass
@@ -319,7 +424,20 @@ LF_AVX2 void quant_rows(const matmul_job& job, int64_t o0, int64_t o1) {
         const int64_t t1 = std::min(job.n_rows, t0 + k_act_rows);
         for (int64_t r = t0; r < t1;) {
             const int n_r = static_cast<int>(std::min<int64_t>(k_tile_r, t1 - r));
-            for (int64_t o = o0; o < o1; ++o) {
+            int64_t o = o0;
+            if constexpr (std::is_same_v<Block, block_q4_0>) {
+                // Three or four activation rows: two weight rows per tile share the activation loads.
+                static constexpr quant_tile_fn pairs[2] = {&q4_pair_tile<3>, &q4_pair_tile<4>};
+                if (n_r >= 3)
+                    for (; o + 2 <= o1; o += 2) {
+                        const uint8_t* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
+                        float out2[2 * k_tile_r];
+                        pairs[n_r - 3](wrow, rb, nb, xq + r * ng, ng, out2);
+                        for (int j = 0; j < 2; ++j)
+                            for (int k = 0; k < n_r; ++k) job.y[(r + k) * w.n_out + o + j] = out2[j * n_r + k];
+                    }
+            }
+            for (; o < o1; ++o) {
                 const uint8_t* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
                 tiles[n_r - 1](wrow, rb, nb, xq + r * ng, ng, out);
                 for (int k = 0; k < n_r; ++k) job.y[(r + k) * w.n_out + o] = out[k];
