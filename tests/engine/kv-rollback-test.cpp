@@ -16,9 +16,19 @@ using namespace lf;
 
 namespace {
 
+// One directory per process: CTest runs the test cases as concurrent processes. It is removed
+// when the test program ends.
+std::string model_dir() { return std::string(::testing::TempDir()) + "/lf-engine-test-" + std::to_string(::getpid()); }
+
+struct remove_model_dir {
+    ~remove_model_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(model_dir(), ec);
+    }
+} remove_model_dir_at_exit;
+
 std::string model_path(const std::string& name, const std::string& hf) {
-    // One directory per process: CTest runs the test cases as concurrent processes.
-    std::string dir = std::string(::testing::TempDir()) + "/lf-engine-test-" + std::to_string(::getpid());
+    const std::string dir = model_dir();
     std::filesystem::create_directories(dir);
     std::string out = dir + "/" + name + ".gguf";
     if (!std::filesystem::exists(out)) {

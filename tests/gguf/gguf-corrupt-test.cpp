@@ -16,9 +16,9 @@ namespace {
 
 std::vector<uint8_t> sample_bytes() {
     static std::vector<uint8_t> bytes = [] {
-        std::string path = test::temp_path("corrupt-src.gguf");
-        test::sample_writer().write(path);
-        return test::read_bytes(path);
+        const test::temp_file file("corrupt-src.gguf");
+        test::sample_writer().write(file.path);
+        return test::read_bytes(file.path);
     }();
     return bytes;
 }

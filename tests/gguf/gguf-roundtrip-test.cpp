@@ -10,7 +10,8 @@
 using namespace lf;
 
 TEST(gguf, write_then_read_keeps_every_key_and_tensor) {
-    std::string path = test::temp_path("rt1.gguf");
+    const test::temp_file file("rt1.gguf");
+    const std::string& path = file.path;
     test::sample_writer().write(path);
     gguf_file f = gguf_file::open(path);
     EXPECT_EQ(f.version, 3u);
@@ -43,7 +44,9 @@ TEST(gguf, write_then_read_keeps_every_key_and_tensor) {
 }
 
 TEST(gguf, read_write_read_is_byte_identical) {
-    std::string p1 = test::temp_path("rt2a.gguf"), p2 = test::temp_path("rt2b.gguf");
+    const test::temp_file f_a("rt2a.gguf"), f_b("rt2b.gguf");
+    const std::string& p1 = f_a.path;
+    const std::string& p2 = f_b.path;
     test::sample_writer().write(p1);
     gguf_file f1 = gguf_file::open(p1);
     writer_from(f1).write(p2);
@@ -57,7 +60,8 @@ TEST(gguf, read_write_read_is_byte_identical) {
 }
 
 TEST(gguf, custom_alignment_is_recorded_and_respected) {
-    std::string path = test::temp_path("align.gguf");
+    const test::temp_file file("align.gguf");
+    const std::string& path = file.path;
     gguf_writer w = test::sample_writer();
     w.alignment = 64;
     w.write(path);
@@ -69,7 +73,8 @@ TEST(gguf, custom_alignment_is_recorded_and_respected) {
 }
 
 TEST(gguf, typed_getters_name_the_key) {
-    std::string path = test::temp_path("getters.gguf");
+    const test::temp_file file("getters.gguf");
+    const std::string& path = file.path;
     test::sample_writer().write(path);
     gguf_file f = gguf_file::open(path);
     try {

@@ -60,4 +60,14 @@ inline std::string temp_path(const std::string& name) {
     return std::string(::testing::TempDir()) + "/lf-" + std::to_string(::getpid()) + "-" + name;
 }
 
+// A temp_path that is removed when it goes out of scope, so test runs leave no files behind
+// (a file still mapped stays readable until it is unmapped).
+struct temp_file {
+    std::string path;
+    explicit temp_file(const std::string& name) : path(temp_path(name)) {}
+    ~temp_file() { std::remove(path.c_str()); }
+    temp_file(const temp_file&) = delete;
+    temp_file& operator=(const temp_file&) = delete;
+};
+
 }  // namespace lf::test
