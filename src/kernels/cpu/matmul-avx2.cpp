@@ -484,7 +484,8 @@ LF_AVX2 void float_tile(const uint8_t* wrow, size_t wrow_bytes, const float* x, 
         for (int j = 0; j < W; ++j) wv[j] = load8<T>(wrow + j * wrow_bytes, i);
         LF_UNROLL
         for (int k = 0; k < R; ++k) {
-            const __m256 xv = _mm256_loadu_ps(x + k * n + i);
+            __m256 xv = _mm256_loadu_ps(x + k * n + i);
+            asm("" : "+x"(xv));  // one load for the W weight rows: GCC would fold one into each FMA
             LF_UNROLL
             for (int j = 0; j < W; ++j) acc[j][k] = _mm256_fmadd_ps(wv[j], xv, acc[j][k]);
         }
