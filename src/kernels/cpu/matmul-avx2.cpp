@@ -299,12 +299,6 @@ LF_AVX2 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lanes<
     for (int k = 0; k < R; ++k) out[k] = hsum(acc[k]);
 }
 
-// One pass of a q4_0 pair tile: two weight rows (t0, t1: their group's sixteen bytes per block,
-// transposed as load_transposed leaves them) times P activation rows (a[0], a[P-1], x_stride
-// apart). Each activation load serves both weight rows, which halves the loads that bound a
-// single-row tile; the nibbles are unpacked again in every pass, as registers hold only the
-// packed bytes of both rows. Each (weight row j, activation row k) accumulator lives in acc[j][k]
-// in memory, one load and store per group, and takes the same FMA as in quant_step.
 // An empty asm that claims to change v. The compiler can then neither reuse values it computed
 // from v earlier nor regroup the sums v takes part in, and cannot fold a load of v into each of
 // its uses. Without it GCC keeps the unpacked nibbles of both passes, turns the int16 sums into
