@@ -281,11 +281,7 @@ LF_AVX2 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lanes<
     for (int k = 0; k < R; ++k) acc[k] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n_full; ++i) {
         const uint8_t* p = w + i * gb;
-        // The rows k_prefetch_rows ahead: keeps the stream ahead of the loads even when several
-        // activation rows make each group slow to consume.
-        LF_UNROLL
-        for (size_t off = 0; off < gb; off += 64)
-            _mm_prefetch(reinterpret_cast<const char*>(p + k_prefetch_rows * rb + off), _MM_HINT_T0);
+        prefetch_rows_ahead<gb>(p, rb);
         wgroup g;
         load_group(static_cast<const Block*>(nullptr), p, g);
         quant_step<Block, R>(acc, g, x, x_stride, i);
@@ -369,11 +365,8 @@ LF_AVX2 void q4_pair_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lane
     for (int64_t i = 0; i < n_full; ++i) {
         const uint8_t* p0 = w + i * gb;
         const uint8_t* p1 = p0 + rb;
-        LF_UNROLL
-        for (size_t off = 0; off < gb; off += 64) {
-            _mm_prefetch(reinterpret_cast<const char*>(p0 + k_prefetch_rows * rb + off), _MM_HINT_T0);
-            _mm_prefetch(reinterpret_cast<const char*>(p1 + k_prefetch_rows * rb + off), _MM_HINT_T0);
-        }
+        prefetch_rows_ahead<gb>(p0, rb);
+        prefetch_rows_ahead<gb>(p1, rb);
         __m256i t0[4], t1[4];
         load_transposed<false>(p0 + 2, 18, t0);
         load_transposed<false>(p1 + 2, 18, t1);

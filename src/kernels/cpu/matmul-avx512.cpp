@@ -339,11 +339,7 @@ LF_AVX512_INLINE void quant_groups(__m512 (&acc)[R], const uint8_t* w, size_t rb
     constexpr size_t gb = 16 * sizeof(Block);  // bytes per group of 16 blocks
     for (int64_t i = 0; i < n_full; ++i) {
         const uint8_t* p = w + i * gb;
-        // The same bytes k_prefetch_rows rows ahead: keeps the stream ahead of the loads even
-        // when several activation rows make each group slow to consume.
-        LF_UNROLL
-        for (size_t off = 0; off < gb; off += 64)
-            _mm_prefetch(reinterpret_cast<const char*>(p + k_prefetch_rows * rb + off), _MM_HINT_T0);
+        prefetch_rows_ahead<gb>(p, rb);
         wgroup g;
         load_group(static_cast<const Block*>(nullptr), p, g);
         quant_step<R>(acc, g, x, x_stride, i);
@@ -409,11 +405,8 @@ LF_AVX512 void quant_pair_tile(const uint8_t* w, size_t rb, int64_t nb, const q8
     for (int64_t i = 0; i < n_full; ++i) {
         const uint8_t* p0 = w + i * gb;
         const uint8_t* p1 = p0 + rb;
-        LF_UNROLL
-        for (size_t off = 0; off < gb; off += 64) {
-            _mm_prefetch(reinterpret_cast<const char*>(p0 + k_prefetch_rows * rb + off), _MM_HINT_T0);
-            _mm_prefetch(reinterpret_cast<const char*>(p1 + k_prefetch_rows * rb + off), _MM_HINT_T0);
-        }
+        prefetch_rows_ahead<gb>(p0, rb);
+        prefetch_rows_ahead<gb>(p1, rb);
         wgroup ga, gb2;
         load_group(static_cast<const Block*>(nullptr), p0, ga);
         load_group(static_cast<const Block*>(nullptr), p1, gb2);

@@ -108,6 +108,15 @@ constexpr int64_t k_act_rows = 32;
 // when four activation rows slow down how fast each group is consumed.
 constexpr int64_t k_prefetch_rows = 8;
 
+// Requests the Bytes at p again k_prefetch_rows weight rows (of rb bytes) ahead: a tile calls it
+// for each group it is about to read, which keeps the stream ahead of the loads even when several
+// activation rows make each group slow to consume.
+template <size_t Bytes>
+inline void prefetch_rows_ahead(const uint8_t* p, size_t rb) {
+    LF_UNROLL
+    for (size_t off = 0; off < Bytes; off += 64) __builtin_prefetch(p + k_prefetch_rows * rb + off, 0, 3);
+}
+
 // The lane of a group that holds block b: the AVX-512 kernels load blocks 4m..4m+3 into one
 // register and transpose, which leaves block 4m+i in lane 4i+m; AVX2 keeps block order.
 template <int L>
