@@ -295,12 +295,6 @@ LF_AVX2 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lanes<
     for (int k = 0; k < R; ++k) out[k] = hsum(acc[k]);
 }
 
-// An empty asm that claims to change v. The compiler can then neither reuse values it computed
-// from v earlier nor regroup the sums v takes part in, and cannot fold a load of v into each of
-// its uses. Without it GCC keeps the unpacked nibbles of both passes, turns the int16 sums into
-// trees and loads each activation once per weight row, and the registers spill.
-LF_AVX2_INLINE void opaque(__m256i& v) { asm("" : "+x"(v)); }
-
 // One pass of a q4_0 pair tile over one group: two weight rows (t0, t1: their packed bytes as
 // load_transposed leaves them) times P activation rows (a, a + x_stride, ...). Each activation
 // load serves both weight rows. Registers hold only the packed bytes of both rows, so every pass
@@ -472,7 +466,7 @@ LF_AVX2 void float_tile(const uint8_t* wrow, size_t wrow_bytes, const float* x, 
         LF_UNROLL
         for (int k = 0; k < R; ++k) {
             __m256 xv = _mm256_loadu_ps(x + k * n + i);
-            asm("" : "+x"(xv));  // one load for the W weight rows: GCC would fold one into each FMA
+            opaque(xv);  // one load for the W weight rows: GCC would fold one into each FMA
             LF_UNROLL
             for (int j = 0; j < W; ++j) acc[j][k] = _mm256_fmadd_ps(wv[j], xv, acc[j][k]);
         }

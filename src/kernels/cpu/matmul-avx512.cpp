@@ -301,10 +301,6 @@ LF_AVX512_INLINE void quant_step(__m512 (&acc)[R], const wgroup& g, const q8_gro
     }
 }
 
-// An empty asm that claims to change v: the compiler must keep v in a register instead of
-// folding its load into each instruction that uses it.
-LF_AVX512_INLINE void opaque(__m512i& v) { asm("" : "+v"(v)); }
-
 // One group of two weight rows (ga, gb) times R activation rows: quant_step for each row, with
 // each activation load serving both (opaque stops GCC from loading it again inside each dpbusd).
 template <int R>

@@ -26,6 +26,18 @@
 
 namespace lf::cpu {
 
+#if defined(__x86_64__)
+// An empty asm that claims to change the vector register v (any width). The compiler can then
+// neither reuse values it computed from v earlier nor regroup the sums v takes part in, and
+// cannot fold a load of v into each of its uses. Without it GCC regroups a tile's running sums
+// into trees, keeps values it could recompute, and loads a value shared by several products once
+// per product, and the registers spill or the loads are not shared (q4_pair_pass, score_keys).
+template <typename V>
+inline __attribute__((always_inline)) void opaque(V& v) {
+    asm("" : "+v"(v));
+}
+#endif
+
 struct matmul_job {
     weight_view w;
     const float* x = nullptr;   // f32 [n_rows, n_in]: the activations (float weight types)

@@ -170,7 +170,7 @@ LF_AVX2_INLINE void score_keys(const float* q, size_t q_stride, const float* con
         LF_UNROLL
         for (int h = 0; h < NH; ++h) {
             __m256 qh = _mm256_loadu_ps(q + h * q_stride + 8 * dc);
-            asm("" : "+x"(qh));  // one load for the K keys: GCC would fold one into each FMA
+            opaque(qh);  // one load for the K keys: GCC would fold one into each FMA
             LF_UNROLL
             for (int j = 0; j < K; ++j) a[j][h] = _mm256_fmadd_ps(qh, k[j], a[j][h]);
         }
