@@ -2,7 +2,7 @@
 //
 //   bench_matmul [--type q4_0] [--n-in 4096] [--n-out 4096] [--rows 1,2,4,8] [-t THREADS]
 //                [--isa all|scalar|avx2|avx512|neon] [--mib 512] [--reps 30] [--pages huge|small]
-//                [-o OUT.json]
+//                [--layout gguf|q4_0_x8] [-o OUT.json]
 //
 // Two settings per (level, rows):
 //   cold: cycles through enough distinct copies of the matrix (--mib in total) that every call
@@ -10,6 +10,8 @@
 //   hot:  one matrix, resident in the last-level cache when it fits.
 // The weights sit on 2 MiB pages where the kernel gives them (as with `--no-mmap`), or with
 // --pages small on 4 KiB pages (as a mapped model file on kernels without file huge pages).
+// --layout q4_0_x8 packs q4_0 rows as the model loader does for the AVX2 level (q4-x8.h); only
+// the avx2 and scalar levels read that layout.
 // Reported: median and fastest seconds per call (on a shared machine the fastest is the better
 // estimate of the kernel), GB/s of weight bytes (1e9 B/s) at the median, and the cost of n rows
 // relative to one row (the number speculation cares about: near 1.0 means verifying k drafts is
@@ -27,6 +29,7 @@
 #include "core/huge-buffer.h"
 #include "core/thread-pool.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/q4-x8.h"
 #include "quant/quant.h"
 
 namespace {
@@ -41,6 +44,7 @@ struct options {
     int reps = 30;
     std::string out_path;
     bool huge_pages = true;
+    lf::weight_layout layout = lf::weight_layout::gguf;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -72,6 +76,11 @@ options parse(int argc, char** argv) {
             if (v != "huge" && v != "small") usage("--pages takes huge or small");
             o.huge_pages = v == "huge";
         }
+        else if (a == "--layout") {
+            const std::string v = next();
+            if (v != "gguf" && v != "q4_0_x8") usage("--layout takes gguf or q4_0_x8");
+            o.layout = v == "gguf" ? lf::weight_layout::gguf : lf::weight_layout::q4_0_x8;
+        }
         else if (a == "--rows") {
             o.rows.clear();
             std::string s = next();
@@ -87,6 +96,9 @@ options parse(int argc, char** argv) {
     if (o.threads < 1 || o.reps < 1 || o.rows.empty()) usage("bad -t/--reps/--rows");
     for (int64_t r : o.rows)
         if (r < 1) usage("bad --rows");
+    if (o.layout == lf::weight_layout::q4_0_x8 &&
+        !lf::q4_0_x8_packable(lf::weight_view{o.type, nullptr, o.n_in, o.n_out}))
+        usage("--layout q4_0_x8 needs --type q4_0 and --n-in a multiple of 256");
     return o;
 }
 
@@ -115,6 +127,10 @@ int main(int argc, char** argv) {
             for (auto& v : row) v = dist(rng);
             lf::quantize_row(opt.type, row.data(), weights + o * rb, opt.n_in);
         }
+        if (opt.layout == lf::weight_layout::q4_0_x8) {
+            const std::vector<uint8_t> plain(weights, weights + matrix_bytes);
+            lf::pack_q4_0_x8(lf::weight_view{opt.type, plain.data(), opt.n_in, opt.n_out}, weights);
+        }
         for (size_t c = 1; c < n_copies; ++c) std::memcpy(weights + c * matrix_bytes, weights, matrix_bytes);
     }
     const int64_t max_rows = *std::max_element(opt.rows.begin(), opt.rows.end());
@@ -124,7 +140,9 @@ int main(int argc, char** argv) {
     lf::thread_pool pool(opt.threads);
     std::vector<lf::cpu_isa> levels;
     for (lf::cpu_isa isa : {lf::cpu_isa::scalar, lf::cpu_isa::avx2, lf::cpu_isa::avx512, lf::cpu_isa::neon})
-        if (lf::isa_supported(isa) && (opt.isa == "all" || opt.isa == lf::isa_name(isa))) levels.push_back(isa);
+        if (lf::isa_supported(isa) && (opt.isa == "all" || opt.isa == lf::isa_name(isa)) &&
+            (opt.layout == lf::weight_layout::gguf || isa == lf::cpu_isa::avx2 || isa == lf::cpu_isa::scalar))
+            levels.push_back(isa);
     if (levels.empty()) usage("no requested level is supported here");
 
     std::string json = "{\"type\": \"" + std::string(lf::traits(opt.type).name) + "\", \"n_in\": " +
@@ -146,7 +164,7 @@ int main(int argc, char** argv) {
                 std::vector<double> times;
                 size_t c = 0;
                 for (int rep = -2; rep < reps; ++rep) {  // two warm-up calls
-                    const lf::weight_view w{opt.type, weights + (cold ? c : 0) * matrix_bytes, opt.n_in, opt.n_out};
+                    const lf::weight_view w{opt.type, weights + (cold ? c : 0) * matrix_bytes, opt.n_in, opt.n_out, opt.layout};
                     c = (c + 1) % n_copies;
                     const auto t0 = std::chrono::steady_clock::now();
                     lf::matmul_isa(isa, w, x.data(), n_rows, y.data(), pool);

@@ -58,6 +58,16 @@ mmap_file::mmap_file(const std::string& path, file_load how) {
     ::close(fd);
 }
 
+void mmap_file::drop_pages(const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    LF_CHECK(b >= data_ && n <= size_ && static_cast<size_t>(b - data_) <= size_ - n);
+    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t first = (reinterpret_cast<uintptr_t>(b) + page - 1) & ~(page - 1);
+    const uintptr_t last = (reinterpret_cast<uintptr_t>(b) + n) & ~(page - 1);
+    // Only a hint: memory that stays is still correct, so a failure is not an error.
+    if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 mmap_file::~mmap_file() { release(); }
 
 void mmap_file::release() {

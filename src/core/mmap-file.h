@@ -29,6 +29,11 @@ public:
     const uint8_t* data() const { return data_; }
     size_t size() const { return size_; }
 
+    // The whole pages within [p, p + n) leave this process's memory: the caller promises that
+    // nobody reads those bytes through this file again (a model that packed a copy of them).
+    // Mapped, they would come back from the page cache if read; copied, they would read as zeros.
+    void drop_pages(const void* p, size_t n);
+
 private:
     void release();
     const uint8_t* data_ = nullptr;

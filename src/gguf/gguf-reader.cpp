@@ -255,6 +255,10 @@ gguf_file gguf_file::from_memory(const uint8_t* data, size_t size) {
     return f;
 }
 
+void gguf_file::drop_tensor_pages(const gguf_tensor& t) const {
+    if (map_) map_->drop_pages(t.data, t.n_bytes);
+}
+
 int64_t gguf_tensor::n_elements() const {
     int64_t n = 1;
     for (int64_t d : ne) n *= d;

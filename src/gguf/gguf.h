@@ -101,6 +101,10 @@ public:
     std::vector<double> get_float_array(const std::string& key) const;
     const std::vector<std::string>& get_str_array(const std::string& key) const;
 
+    // Gives back the memory under a tensor's bytes that nobody will read through this file again
+    // (mmap_file::drop_pages); nothing for a caller-owned buffer.
+    void drop_tensor_pages(const gguf_tensor& t) const;
+
     // Size of the whole buffer and of the header (everything before the data section).
     size_t file_size() const { return size_; }
     size_t data_offset() const { return data_offset_; }

@@ -43,6 +43,11 @@ gemma4_assistant::gemma4_assistant(const std::string& path, const gemma4_model& 
         fail("assistant head does not fit the target: embedding_length_out is {} but the target's hidden size is {}",
              hp_.n_embd_out, th.n_embd);
     weight_loader w(*file_);
+    // Matrices only ever multiplied may be packed for the kernels (packed-weights.h); this head
+    // owns its file, so the file's pages under them are given back.
+    auto product_matrix = [&](const std::string& name, int64_t n_in, int64_t n_out) {
+        return packed_.pack(*file_, name, w.matrix(name, n_in, n_out), true);
+    };
     const int64_t d = hp_.n_embd, B = hp_.n_embd_out;
     const gguf_tensor& te = w.get("token_embd.weight");
     if (te.ne.size() != 2 || te.ne[0] != d) fail("tensor 'token_embd.weight' must have shape [{}, n_vocab]", d);
@@ -51,8 +56,8 @@ gemma4_assistant::gemma4_assistant(const std::string& path, const gemma4_model& 
         fail("assistant head does not fit the target: vocabulary {} vs the target's {}", hp_.n_vocab, th.n_vocab);
     tok_embd_ = w.matrix("token_embd.weight", d, hp_.n_vocab);
     output_norm_ = w.vec("output_norm.weight", d);
-    pre_proj_ = w.matrix("nextn.pre_projection.weight", 2 * B, d);
-    post_proj_ = w.matrix("nextn.post_projection.weight", d, B);
+    pre_proj_ = product_matrix("nextn.pre_projection.weight", 2 * B, d);
+    post_proj_ = product_matrix("nextn.post_projection.weight", d, B);
     std::vector<float> rope_freqs;
     if (w.has("rope_freqs.weight")) rope_freqs = w.vec("rope_freqs.weight", hp_.head_dim_full / 2);
     inv_freq_full_ = rope_inv_freq(hp_.rope_base_full, hp_.head_dim_full, rope_freqs.empty() ? nullptr : &rope_freqs);
@@ -75,14 +80,14 @@ gemma4_assistant::gemma4_assistant(const std::string& path, const gemma4_model& 
             fail("assistant head does not fit the target: layer {} ({}) expects {} KV heads but target layer {} has {}",
                  il, sliding ? "sliding" : "full", hp_.n_head_kv[il], tl, th.n_head_kv[tl]);
         L.attn_norm = w.vec(blk(il, "attn_norm.weight"), d);
-        L.wq = w.matrix(blk(il, "attn_q.weight"), d, (int64_t)hp_.n_head * D);
+        L.wq = product_matrix(blk(il, "attn_q.weight"), d, (int64_t)hp_.n_head * D);
         L.q_norm = w.vec(blk(il, "attn_q_norm.weight"), D);
-        L.wo = w.matrix(blk(il, "attn_output.weight"), (int64_t)hp_.n_head * D, d);
+        L.wo = product_matrix(blk(il, "attn_output.weight"), (int64_t)hp_.n_head * D, d);
         L.post_attn_norm = w.vec(blk(il, "post_attention_norm.weight"), d);
         L.ffn_norm = w.vec(blk(il, "ffn_norm.weight"), d);
-        L.ffn_gate = w.matrix(blk(il, "ffn_gate.weight"), d, hp_.n_ff[il]);
-        L.ffn_up = w.matrix(blk(il, "ffn_up.weight"), d, hp_.n_ff[il]);
-        L.ffn_down = w.matrix(blk(il, "ffn_down.weight"), hp_.n_ff[il], d);
+        L.ffn_gate = product_matrix(blk(il, "ffn_gate.weight"), d, hp_.n_ff[il]);
+        L.ffn_up = product_matrix(blk(il, "ffn_up.weight"), d, hp_.n_ff[il]);
+        L.ffn_down = product_matrix(blk(il, "ffn_down.weight"), hp_.n_ff[il], d);
         L.post_ffw_norm = w.vec(blk(il, "post_ffw_norm.weight"), d);
         L.layer_scalar = w.vec(blk(il, "layer_output_scale.weight"), 1)[0];
     }
@@ -93,7 +98,7 @@ gemma4_assistant::gemma4_assistant(const std::string& path, const gemma4_model& 
         n_centroids_ = static_cast<int>(ct.ne[1]);
         if (n_centroids_ <= 0 || hp_.n_vocab % n_centroids_ != 0)
             fail("masked_embd_centroids: {} centroids do not divide the vocabulary of {}", n_centroids_, hp_.n_vocab);
-        centroids_ = w.matrix("masked_embd_centroids.weight", d, n_centroids_);
+        centroids_ = product_matrix("masked_embd_centroids.weight", d, n_centroids_);
         std::vector<float> order = w.vec("masked_embd_ordering", hp_.n_vocab);
         ordering_.resize(hp_.n_vocab);
         for (int64_t i = 0; i < hp_.n_vocab; ++i) {

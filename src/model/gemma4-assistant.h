@@ -12,6 +12,7 @@
 #include "kernels/cpu/matmul.h"
 #include "kv/kv-cache.h"
 #include "model/gemma4.h"
+#include "model/packed-weights.h"
 
 namespace lf {
 
@@ -59,6 +60,8 @@ private:
     void lm_head(const float* n, int n_rows, float* logits, thread_pool& pool);
 
     std::shared_ptr<const gguf_file> file_;
+
+    packed_weights packed_;  // matrices packed for the kernels at load time, if any
     const gemma4_model& target_;
     gemma4_hparams hp_;
     weight_view tok_embd_;             // [d -> n_vocab] tied LM head

@@ -76,6 +76,12 @@ gemma4_model::gemma4_model(std::shared_ptr<const gguf_file> file) : file_(std::m
 
 void gemma4_model::load() {
     weight_loader w(*file_);
+    // Matrices only ever multiplied (not looked up by row) may be packed for the kernels; the
+    // file's pages under them are given back unless someone else holds the file too.
+    const bool own_file = file_.use_count() == 1;
+    auto product_matrix = [&](const std::string& name, int64_t n_in, int64_t n_out) {
+        return packed_.pack(*file_, name, w.matrix(name, n_in, n_out), own_file);
+    };
     const int64_t H = hp_.n_embd;
     const gguf_tensor& te = w.get("token_embd.weight");
     if (te.ne.size() != 2 || te.ne[0] != H) fail("tensor 'token_embd.weight' must have shape [{}, n_vocab]", H);
@@ -85,7 +91,7 @@ void gemma4_model::load() {
     const int64_t P = hp_.n_embd_per_layer;
     if (P > 0) {
         ple_embd_ = w.matrix("per_layer_token_embd.weight", hp_.n_layer * P, hp_.n_vocab);
-        ple_model_proj_ = w.matrix("per_layer_model_proj.weight", H, hp_.n_layer * P);
+        ple_model_proj_ = product_matrix("per_layer_model_proj.weight", H, hp_.n_layer * P);
         ple_proj_norm_ = w.vec("per_layer_proj_norm.weight", P);
     }
     std::vector<float> rope_freqs;
@@ -100,28 +106,28 @@ void gemma4_model::load() {
         const int64_t D = hp_.head_dim(il);
         const int64_t nq = hp_.n_head, nkv = hp_.n_head_kv[il];
         L.attn_norm = w.vec(blk(il, "attn_norm.weight"), H);
-        L.wq = w.matrix(blk(il, "attn_q.weight"), H, nq * D);
+        L.wq = product_matrix(blk(il, "attn_q.weight"), H, nq * D);
         L.q_norm = w.vec(blk(il, "attn_q_norm.weight"), D);
-        L.wo = w.matrix(blk(il, "attn_output.weight"), nq * D, H);
+        L.wo = product_matrix(blk(il, "attn_output.weight"), nq * D, H);
         L.has_kv = il < hp_.n_layer_kv();
         if (L.has_kv) {
-            L.wk = w.matrix(blk(il, "attn_k.weight"), H, nkv * D);
+            L.wk = product_matrix(blk(il, "attn_k.weight"), H, nkv * D);
             L.k_norm = w.vec(blk(il, "attn_k_norm.weight"), D);
             L.has_v = w.has(blk(il, "attn_v.weight"));
-            if (L.has_v) L.wv = w.matrix(blk(il, "attn_v.weight"), H, nkv * D);
+            if (L.has_v) L.wv = product_matrix(blk(il, "attn_v.weight"), H, nkv * D);
             ++n_cache_layers;
         }
         L.post_attn_norm = w.vec(blk(il, "post_attention_norm.weight"), H);
         L.ffn_norm = w.vec(blk(il, "ffn_norm.weight"), H);
         const int64_t F = hp_.n_ff[il];
-        L.ffn_gate = w.matrix(blk(il, "ffn_gate.weight"), H, F);
-        L.ffn_up = w.matrix(blk(il, "ffn_up.weight"), H, F);
-        L.ffn_down = w.matrix(blk(il, "ffn_down.weight"), F, H);
+        L.ffn_gate = product_matrix(blk(il, "ffn_gate.weight"), H, F);
+        L.ffn_up = product_matrix(blk(il, "ffn_up.weight"), H, F);
+        L.ffn_down = product_matrix(blk(il, "ffn_down.weight"), F, H);
         L.post_ffw_norm = w.vec(blk(il, "post_ffw_norm.weight"), H);
         if (w.has(blk(il, "layer_output_scale.weight"))) L.layer_scalar = w.vec(blk(il, "layer_output_scale.weight"), 1)[0];
         if (P > 0) {
-            L.inp_gate = w.matrix(blk(il, "inp_gate.weight"), H, P);
-            L.proj = w.matrix(blk(il, "proj.weight"), P, H);
+            L.inp_gate = product_matrix(blk(il, "inp_gate.weight"), H, P);
+            L.proj = product_matrix(blk(il, "proj.weight"), P, H);
             L.post_norm = w.vec(blk(il, "post_norm.weight"), H);
         }
         if (hp_.n_expert > 0) {

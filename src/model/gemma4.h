@@ -14,6 +14,7 @@
 #include "kv/kv-cache.h"
 #include "model/batch.h"
 #include "model/gemma4-hparams.h"
+#include "model/packed-weights.h"
 
 namespace lf {
 
@@ -53,6 +54,8 @@ public:
 
     const gemma4_hparams& hparams() const { return hp_; }
     const gguf_file& file() const { return *file_; }
+    // The matrices packed for the kernels at load time (packed-weights.h).
+    const packed_weights& packed() const { return packed_; }
 
     // A cache that fits this model: n_slots sequences of n_ctx_slot positions each, batches of
     // up to max_batch rows per slot.
@@ -80,6 +83,7 @@ private:
     void ffn_moe(const gemma4_layer& L, const float* x, int n, float* y, thread_pool& pool);
 
     std::shared_ptr<const gguf_file> file_;
+    packed_weights packed_;                 // matrices packed for the kernels at load time, if any
     gemma4_hparams hp_;
     weight_view tok_embd_;                  // [n_embd -> n_vocab] (tied output)
     std::vector<float> output_norm_;        // f32 [n_embd]

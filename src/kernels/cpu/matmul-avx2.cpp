@@ -29,6 +29,7 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "kernels/cpu/q4-x8.h"
 
 #define LF_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define LF_AVX2_INLINE __attribute__((target("avx2,fma,f16c"), always_inline)) inline
@@ -384,43 +385,158 @@ LF_AVX2 void q4_pair_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lane
     }
 }
 
+// ---- q4_0 packed at load time (q4-x8.h) --------------------------------------------------------
+// The same sums over rows whose groups are already transposed: four 32-byte loads of nibbles and
+// one of eight f16 scales per group, where the GGUF layout takes eight unaligned loads, a
+// transpose and a shuffle. The same values in the same lanes, so the same bits as quant_tile.
+
+// A packed group (q4-x8.h) at p: nibbles at p, scales at p + 128.
+LF_AVX2_INLINE void load_group_x8(const uint8_t* p, wgroup& g) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    LF_UNROLL
+    for (int k = 0; k < 4; ++k) {
+        const __m256i t = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * k));
+        g.q[k] = _mm256_and_si256(t, m4);                            // elements 4k..4k+3
+        g.q[k + 4] = _mm256_and_si256(_mm256_srli_epi16(t, 4), m4);  // elements 16+4k..
+    }
+    g.d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 128)));
+}
+
+// The unpaired last row of a packed matrix with an odd number of rows (groups one after the
+// other) times R activation rows.
+template <int R>
+LF_AVX2 void x8_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lanes<8>* x, int64_t x_stride, float* out) {
+    constexpr size_t gb = k_q4_0_x8_group_bytes;
+    const int64_t ng = nb / 8;
+    __m256 acc[R];
+    LF_UNROLL
+    for (int k = 0; k < R; ++k) acc[k] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < ng; ++i) {
+        prefetch_rows_ahead<gb>(w + gb * i, rb);
+        wgroup g;
+        load_group_x8(w + gb * i, g);
+        quant_step<block_q4_0, R>(acc, g, x, x_stride, i);
+    }
+    LF_UNROLL
+    for (int k = 0; k < R; ++k) out[k] = hsum(acc[k]);
+}
+
+// One group of a pair of packed rows (row 0's group at p, row 1's at p + 144) times P activation
+// rows in one pass: q4_pair_pass's sums, each activation load serving both rows. The nibbles are
+// loaded again from L1 for the high half instead of being held, which leaves the sixteen
+// registers to the 2P int16 sums.
+template <int P>
+LF_AVX2_INLINE void x8_pair_group(const uint8_t* p, const q8_lanes<8>* a, int64_t x_stride, const float (*dw)[8],
+                                  float (*acc0)[8], float (*acc1)[8]) {
+    constexpr size_t gb = k_q4_0_x8_group_bytes;
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    __m256i s0[P], s1[P];  // int16 [16]: pair sums of weight row 0 / 1 with activation row r
+    LF_UNROLL
+    for (int h = 0; h < 2; ++h) {  // h = 0: low nibbles, elements 4k..4k+3; h = 1: 16 + 4k..
+        asm("" : "+r"(p));         // GCC would keep the first half's loads in registers and spill
+        LF_UNROLL
+        for (int k = 0; k < 4; ++k) {
+            const __m256i t0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * k));
+            const __m256i t1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + gb + 32 * k));
+            const __m256i w0 = _mm256_and_si256(h ? _mm256_srli_epi16(t0, 4) : t0, m4);
+            const __m256i w1 = _mm256_and_si256(h ? _mm256_srli_epi16(t1, 4) : t1, m4);
+            LF_UNROLL
+            for (int r = 0; r < P; ++r) {
+                __m256i x = _mm256_load_si256(reinterpret_cast<const __m256i*>(a[r * x_stride].x[4 * h + k]));
+                opaque(x);
+                const __m256i p0 = _mm256_maddubs_epi16(w0, x), p1 = _mm256_maddubs_epi16(w1, x);
+                s0[r] = h == 0 && k == 0 ? p0 : _mm256_add_epi16(s0[r], p0);
+                s1[r] = h == 0 && k == 0 ? p1 : _mm256_add_epi16(s1[r], p1);
+                opaque(s0[r]);
+                opaque(s1[r]);
+            }
+        }
+    }
+    const __m256i ones = _mm256_set1_epi16(1);
+    LF_UNROLL
+    for (int r = 0; r < P; ++r) {
+        const q8_lanes<8>& ar = a[r * x_stride];
+        const __m256i bias = _mm256_load_si256(reinterpret_cast<const __m256i*>(ar.bias));
+        const __m256 dx = _mm256_load_ps(ar.d);
+        const __m256i v0 = _mm256_add_epi32(_mm256_madd_epi16(s0[r], ones), bias);
+        const __m256i v1 = _mm256_add_epi32(_mm256_madd_epi16(s1[r], ones), bias);
+        _mm256_store_ps(acc0[r], _mm256_fmadd_ps(_mm256_cvtepi32_ps(v0), _mm256_mul_ps(_mm256_load_ps(dw[0]), dx),
+                                                 _mm256_load_ps(acc0[r])));
+        _mm256_store_ps(acc1[r], _mm256_fmadd_ps(_mm256_cvtepi32_ps(v1), _mm256_mul_ps(_mm256_load_ps(dw[1]), dx),
+                                                 _mm256_load_ps(acc1[r])));
+    }
+}
+
+// A pair of packed rows (at w, their groups interleaved) times R activation rows into
+// out[j * R + k]. The pair's bytes are read in one ascending sweep, which memory streams as
+// fast as one row (two rows read side by side, as q4_pair_tile does, come slower: BENCHMARKS.md).
+template <int R>
+LF_AVX2 void x8_pair_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lanes<8>* x, int64_t x_stride,
+                          float* out) {
+    constexpr size_t gb = k_q4_0_x8_group_bytes;
+    const int64_t ng = nb / 8;
+    alignas(32) float acc[2][R][8] = {};  // [weight row][activation row][lane]
+    alignas(32) float dw[2][8];           // the group's scales, per weight row
+    for (int64_t i = 0; i < ng; ++i) {
+        const uint8_t* p = w + 2 * gb * i;
+        prefetch_rows_ahead<2 * gb>(p, rb);
+        _mm256_store_ps(dw[0], _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 128))));
+        _mm256_store_ps(dw[1], _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + gb + 128))));
+        x8_pair_group<R>(p, x + i, x_stride, dw, acc[0], acc[1]);
+    }
+    LF_UNROLL
+    for (int j = 0; j < 2; ++j)
+        LF_UNROLL
+        for (int k = 0; k < R; ++k) out[j * R + k] = hsum(_mm256_load_ps(acc[j][k]));
+}
+
+// ---- driver --------------------------------------------------------------------------------------
+
 using quant_tile_fn = void (*)(const uint8_t*, size_t, int64_t, const q8_lanes<8>*, int64_t, float*);
 
 constexpr int k_tile_r = 4;  // activation rows per weight-row pass
 
-template <typename Block>
-constexpr std::array<quant_tile_fn, k_tile_r> quant_tiles() {
-    return {&quant_tile<Block, 1>, &quant_tile<Block, 2>, &quant_tile<Block, 3>, &quant_tile<Block, 4>};
-}
+// The tiles of one weight layout: one[n - 1] takes one weight row and n activation rows;
+// pair[n - 1], where present, two weight rows and n activation rows.
+struct quant_tile_set {
+    quant_tile_fn one[k_tile_r];
+    quant_tile_fn pair[k_tile_r];
+};
 
-template <typename Block>
-LF_AVX2 void quant_rows(const matmul_job& job, int64_t o0, int64_t o1) {
-    static constexpr auto tiles = quant_tiles<Block>();
+// Three or four activation rows: two weight rows per tile share the activation loads.
+constexpr quant_tile_set k_q4_0_tiles = {
+    {&quant_tile<block_q4_0, 1>, &quant_tile<block_q4_0, 2>, &quant_tile<block_q4_0, 3>, &quant_tile<block_q4_0, 4>},
+    {nullptr, nullptr, &q4_pair_tile<3>, &q4_pair_tile<4>}};
+// Packed rows come in pairs (q4-x8.h): every pair takes a pair tile, the last row of an odd
+// count a one-row tile.
+constexpr quant_tile_set k_q4_0_x8_tiles = {{&x8_tile<1>, &x8_tile<2>, &x8_tile<3>, &x8_tile<4>},
+                                            {&x8_pair_tile<1>, &x8_pair_tile<2>, &x8_pair_tile<3>, &x8_pair_tile<4>}};
+constexpr quant_tile_set k_q8_0_tiles = {
+    {&quant_tile<block_q8_0, 1>, &quant_tile<block_q8_0, 2>, &quant_tile<block_q8_0, 3>, &quant_tile<block_q8_0, 4>},
+    {nullptr, nullptr, nullptr, nullptr}};
+
+LF_AVX2 void quant_rows(const matmul_job& job, int64_t o0, int64_t o1, const quant_tile_set& tiles) {
     const weight_view& w = job.w;
+    LF_CHECK(w.layout == weight_layout::gguf || o0 % 2 == 0);  // packed pairs are not split
     const size_t rb = row_bytes(w.type, w.n_in);
     const int64_t nb = w.n_in / qk8_0, ng = q8_lanes_per_row<8>(w.n_in);
     const auto* xq = static_cast<const q8_lanes<8>*>(job.xq);
-    float out[k_tile_r];
+    float out[2 * k_tile_r];
     for (int64_t t0 = 0; t0 < job.n_rows; t0 += k_act_rows) {
         const int64_t t1 = std::min(job.n_rows, t0 + k_act_rows);
         for (int64_t r = t0; r < t1;) {
             const int n_r = static_cast<int>(std::min<int64_t>(k_tile_r, t1 - r));
             int64_t o = o0;
-            if constexpr (std::is_same_v<Block, block_q4_0>) {
-                // Three or four activation rows: two weight rows per tile share the activation loads.
-                static constexpr quant_tile_fn pairs[2] = {&q4_pair_tile<3>, &q4_pair_tile<4>};
-                if (n_r >= 3)
-                    for (; o + 2 <= o1; o += 2) {
-                        const uint8_t* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
-                        float out2[2 * k_tile_r];
-                        pairs[n_r - 3](wrow, rb, nb, xq + r * ng, ng, out2);
-                        for (int j = 0; j < 2; ++j)
-                            for (int k = 0; k < n_r; ++k) job.y[(r + k) * w.n_out + o + j] = out2[j * n_r + k];
-                    }
-            }
+            if (const quant_tile_fn pair = tiles.pair[n_r - 1])
+                for (; o + 2 <= o1; o += 2) {
+                    const uint8_t* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
+                    pair(wrow, rb, nb, xq + r * ng, ng, out);
+                    for (int j = 0; j < 2; ++j)
+                        for (int k = 0; k < n_r; ++k) job.y[(r + k) * w.n_out + o + j] = out[j * n_r + k];
+                }
             for (; o < o1; ++o) {
                 const uint8_t* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
-                tiles[n_r - 1](wrow, rb, nb, xq + r * ng, ng, out);
+                tiles.one[n_r - 1](wrow, rb, nb, xq + r * ng, ng, out);
                 for (int k = 0; k < n_r; ++k) job.y[(r + k) * w.n_out + o] = out[k];
             }
             r += n_r;
@@ -505,8 +621,9 @@ constexpr tile_table k_float_tiles = make_tile_table<float_tiles>();
 
 void avx2_dot_rows(const matmul_job& job, int64_t o0, int64_t o1) {
     switch (job.w.type) {
-        case dtype::q4_0: return quant_rows<block_q4_0>(job, o0, o1);
-        case dtype::q8_0: return quant_rows<block_q8_0>(job, o0, o1);
+        case dtype::q4_0:
+            return quant_rows(job, o0, o1, job.w.layout == weight_layout::q4_0_x8 ? k_q4_0_x8_tiles : k_q4_0_tiles);
+        case dtype::q8_0: return quant_rows(job, o0, o1, k_q8_0_tiles);
         default: return dot_rows_tiled(job, o0, o1, k_float_tiles);
     }
 }

@@ -18,6 +18,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/matmul-impl.h"
+#include "kernels/cpu/q4-x8.h"
 #include "quant/quant.h"
 
 #if defined(__aarch64__) && defined(__linux__)
@@ -93,9 +94,9 @@ void scalar_act_to_q8_0(dtype, const void* xq, int64_t n_rows, int64_t n_in, int
     std::memcpy(out, in + r * (n_in / qk8_0), static_cast<size_t>(n_in / qk8_0) * sizeof(block_q8_0));
 }
 
-float scalar_dot(const matmul_job& job, int64_t o, int64_t r) {
+// Row o of the weights times activation row r; wrow is row o in the GGUF layout.
+float scalar_dot(const matmul_job& job, const uint8_t* wrow, int64_t r) {
     const weight_view& w = job.w;
-    const auto* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * row_bytes(w.type, w.n_in);
     const float* xr = job.x + r * w.n_in;
     const int64_t nb = w.n_in / qk8_0;
     switch (w.type) {
@@ -111,8 +112,18 @@ float scalar_dot(const matmul_job& job, int64_t o, int64_t r) {
 }
 
 void scalar_dot_rows(const matmul_job& job, int64_t o0, int64_t o1) {
-    for (int64_t o = o0; o < o1; ++o)
-        for (int64_t r = 0; r < job.n_rows; ++r) job.y[r * job.w.n_out + o] = scalar_dot(job, o, r);
+    const weight_view& w = job.w;
+    const size_t rb = row_bytes(w.type, w.n_in);
+    thread_local std::vector<block_q4_0> unpacked;  // a packed row back in the GGUF layout
+    for (int64_t o = o0; o < o1; ++o) {
+        const auto* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
+        if (w.layout == weight_layout::q4_0_x8) {
+            unpacked.resize(static_cast<size_t>(w.n_in / qk4_0));
+            unpack_q4_0_x8_row(w, o, unpacked.data());
+            wrow = reinterpret_cast<const uint8_t*>(unpacked.data());
+        }
+        for (int64_t r = 0; r < job.n_rows; ++r) job.y[r * w.n_out + o] = scalar_dot(job, wrow, r);
+    }
 }
 
 // ---- level selection --------------------------------------------------------------------------
@@ -173,8 +184,15 @@ void check_shapes(const weight_view& w, const float* x, int64_t n_rows, const fl
     LF_CHECK(w.n_in > 0 && w.n_out > 0 && n_rows >= 0);
     LF_CHECK(w.data != nullptr && (n_rows == 0 || (x != nullptr && y != nullptr)));
     LF_CHECK(w.n_in % traits(w.type).block_elems == 0);
+    LF_CHECK(w.layout == weight_layout::gguf || (w.type == dtype::q4_0 && w.n_in % k_q4_0_x8_group_elems == 0));
     // Tile kernels address 16 rows with 32-bit offsets.
     LF_CHECK(row_bytes(w.type, w.n_in) < (size_t{1} << 27));
+}
+
+// Packed q4_0 rows are read by the avx2 kernels and, unpacked again, by the scalar ones.
+void check_layout(const weight_view& w, cpu_isa isa) {
+    if (w.layout == weight_layout::q4_0_x8 && isa != cpu_isa::avx2 && isa != cpu_isa::scalar)
+        fail("matmul: q4_0 weights packed for avx2 cannot run on the {} level", isa_name(isa));
 }
 
 bool is_block_type(dtype t) { return t == dtype::q8_0 || t == dtype::q4_0; }
@@ -338,6 +356,7 @@ void matmul_multi_isa(cpu_isa isa, const matmul_part* parts, int n_parts, const 
     if (n_rows == 0) return;
     const cpu::matmul_kernels* k = cpu::kernels_for(isa);
     LF_CHECK(k != nullptr);
+    for (int i = 0; i < n_parts; ++i) cpu::check_layout(parts[i].w, isa);
     const int64_t n_in = parts[0].w.n_in;
 
     // Activations quantized once per weight type (q8_0 and q4_0 layouts may differ).
@@ -423,6 +442,8 @@ void matmul_rows(const weight_view& w, const int32_t* ids, int64_t n_ids, const 
     if (n_ids <= 0) return;
     const cpu::matmul_kernels* k = cpu::kernels_for(active_isa());
     LF_CHECK(k != nullptr);
+    // One-row views below assume row o at data + o * row_bytes, which packed pairs break.
+    if (w.layout != weight_layout::gguf) fail("matmul_rows: the weights must be in the GGUF layout");
     cpu::matmul_job job;
     job.w = w;
     job.x = x;

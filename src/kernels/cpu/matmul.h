@@ -9,13 +9,19 @@
 
 namespace lf {
 
-// A weight matrix as stored in GGUF: n_out rows, each of n_in elements of `type`
-// (GGUF ne = {n_in, n_out}); row o starts at data + o * row_bytes(type, n_in).
+// How a matrix's bytes are arranged within each row. gguf: as in the file. q4_0_x8: q4_0 rows
+// repacked at load time for the AVX2 kernels (q4-x8.h); same row size and the same products to
+// the bit, read only by the avx2 and scalar levels.
+enum class weight_layout : uint8_t { gguf, q4_0_x8 };
+
+// A weight matrix: n_out rows, each of n_in elements of `type` (GGUF ne = {n_in, n_out}); row o
+// starts at data + o * row_bytes(type, n_in).
 struct weight_view {
     dtype type = dtype::f32;
     const void* data = nullptr;
     int64_t n_in = 0;
     int64_t n_out = 0;
+    weight_layout layout = weight_layout::gguf;
 };
 
 // y[r, o] = sum_i W[o, i] * x[r, i] for r < n_rows.

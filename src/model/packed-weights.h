@@ -1,0 +1,47 @@
+// q4_0 matrices repacked at load time for the AVX2 kernels (kernels/cpu/q4-x8.h), as llama.cpp
+// repacks weights for its CPU kernels. On the AVX2 level a packed q4_0 product takes about a
+// third fewer instructions per group, and a few activation rows stream their weights faster
+// (BENCHMARKS.md). The products have the same bits either way.
+//
+// The packed copies live in anonymous memory on 2 MiB pages that this object owns, and the
+// file's pages under each packed tensor are given back, so memory use stays about the same.
+// Other tensors stay mapped. `--no-repack` (LEAPFROG_REPACK=0) keeps every weight in the file.
+#pragma once
+#include <cstddef>
+#include <vector>
+
+#include "core/huge-buffer.h"
+#include "gguf/gguf.h"
+#include "kernels/cpu/matmul.h"
+
+namespace lf {
+
+// Whether models loaded from now on pack their q4_0 matrices: when the active kernel level is
+// avx2 (the one level that reads the packed layout), unless LEAPFROG_REPACK=0 in the
+// environment or set_weight_packing(false) was called.
+bool weight_packing_enabled();
+void set_weight_packing(bool on);
+
+class packed_weights {
+public:
+    packed_weights() = default;
+    packed_weights(packed_weights&&) = default;
+    packed_weights& operator=(packed_weights&&) = default;
+
+    // The matrix `name` of `file` (w, its view) packed, when packing is enabled and w can be
+    // packed (q4_0, n_in a multiple of 256); otherwise w. With drop_source, the file's pages
+    // under the tensor are given back afterwards: only for a file no one else reads.
+    weight_view pack(const gguf_file& file, const std::string& name, const weight_view& w, bool drop_source);
+
+    size_t bytes() const { return bytes_; }   // bytes of packed matrices
+    int matrices() const { return matrices_; }
+
+private:
+    uint8_t* allocate(size_t n);
+    std::vector<huge_buffer> chunks_;
+    size_t chunk_used_ = 0;
+    size_t bytes_ = 0;
+    int matrices_ = 0;
+};
+
+}  // namespace lf
