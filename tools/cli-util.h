@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/mmap-file.h"
+#include "model/packed-weights.h"
 
 namespace lf::tools {
 
@@ -52,13 +53,19 @@ inline std::vector<std::string> normalize_args(int argc, char** argv) {
     return args;
 }
 
-// --no-mmap (llama.cpp's name): read the model files into huge-page memory instead of mapping
-// them (core/mmap-file.h).
-inline void add_no_mmap_flag(CLI::App& app, file_load& how) {
+// How the weights sit in memory. --no-mmap (llama.cpp's name): read the model files into
+// huge-page memory instead of mapping them (core/mmap-file.h). --no-repack (llama.cpp's name):
+// keep q4_0 matrices in the file's layout instead of packing them for the AVX2 kernels at load
+// (model/packed-weights.h).
+inline void add_weight_memory_flags(CLI::App& app, file_load& how) {
     app.add_flag_callback(
         "--no-mmap", [&how] { how = file_load::copy; },
         "read the model files into memory (2 MiB pages where the kernel allows) instead of mapping them: "
         "slower to start, faster decode where file pages map 4 KiB at a time");
+    app.add_flag_callback(
+        "--no-repack", [] { set_weight_packing(false); },
+        "keep q4_0 weights as the file has them instead of packing them for the AVX2 kernels at load "
+        "(packing: same results, faster products; also LEAPFROG_REPACK=0)");
 }
 
 // Parses argv with CLI11; returns -1 to continue, otherwise the exit code (help printed or error).

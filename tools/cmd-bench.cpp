@@ -115,7 +115,7 @@ int lf::tools::cmd_bench(int argc, char** argv) {
     auto* local_flag = app.add_flag("--local", local, "benchmark a model file in process");
     app.add_option("-m,--model-file", l.model_path, "target GGUF (--local)");
     app.add_option("--mtp,--mtp-head,--model-draft", l.head_path, "assistant head GGUF (--local: adds the draft step)");
-    add_no_mmap_flag(app, l.load);
+    add_weight_memory_flags(app, l.load);
     app.add_option("-t,--threads", l.n_threads, "threads (--local; default all CPUs)")->check(CLI::PositiveNumber);
     app.add_option("--n-prompt", l.n_prompt, "prefill prompt tokens (--local; default 512)")->check(CLI::PositiveNumber);
     app.add_option("--n-gen", l.n_gen, "decoded tokens (--local; default 128)")->check(CLI::PositiveNumber);

@@ -22,7 +22,7 @@ int lf::tools::cmd_draft(int argc, char** argv) {
     app.add_option("-t,--threads", threads, "threads")->check(CLI::PositiveNumber);
     app.add_flag("--dense-head", dense, "score every token even when the head has centroids");
     file_load load = file_load::map;
-    add_no_mmap_flag(app, load);
+    add_weight_memory_flags(app, load);
     if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
 
     std::vector<int32_t> tokens = parse_token_list(tokens_arg);

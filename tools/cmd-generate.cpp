@@ -35,7 +35,7 @@ int lf::tools::cmd_generate(int argc, char** argv) {
     app.add_option("-c,--ctx-size", n_ctx, "context size")->check(CLI::Range(16, 1 << 24));
     app.add_option("-t,--threads", threads, "threads")->check(CLI::PositiveNumber);
     file_load load = file_load::map;
-    add_no_mmap_flag(app, load);
+    add_weight_memory_flags(app, load);
     app.add_flag("--ignore-eos", ignore_eos, "do not stop at end-of-generation tokens");
     app.add_flag("--no-bos", no_bos, "do not prepend <bos> to a text prompt");
     app.add_flag("--json", json, "print one JSON object");

@@ -29,7 +29,7 @@ int lf::tools::cmd_serve(int argc, char** argv) {
     app.add_option("--draft-p-min,--spec-draft-p-min", cfg.spec.draft_p_min,
                    "stop drafting when the head's top-1 probability falls below this")
         ->check(CLI::Range(0.0, 1.0));
-    add_no_mmap_flag(app, cfg.load);
+    add_weight_memory_flags(app, cfg.load);
     app.add_option("-t,--threads", cfg.n_threads, "compute threads (default: all CPUs)")->check(CLI::PositiveNumber);
     app.add_option("--api-key", cfg.api_key, "require 'Authorization: Bearer KEY' on every route except /health");
     app.add_option("--max-queue", cfg.max_queue, "requests that may wait for a slot; beyond that 503 + Retry-After")

@@ -241,6 +241,8 @@ local_bench_result run_local_bench(const local_bench_options& opt, void (*log)(c
               {"n_embd", hp.n_embd},
               {"threads", n_threads},
               {"weights", opt.load == file_load::map ? "mapped" : "read into memory (--no-mmap)"},
+              // q4_0 matrices packed for the AVX2 kernels at load (0 with --no-repack or another level)
+              {"packed_bytes", static_cast<double>(target.packed().bytes() + (head ? head->packed().bytes() : 0))},
               {"hardware_threads", std::thread::hardware_concurrency()},
               {"isa", kernel_isa()},
               {"n_prompt", opt.n_prompt},

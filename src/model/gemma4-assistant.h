@@ -37,6 +37,8 @@ public:
     gemma4_assistant(const std::string& path, const gemma4_model& target, file_load how = file_load::map);
 
     const gemma4_hparams& hparams() const { return hp_; }
+    // The matrices packed for the kernels at load time (packed-weights.h).
+    const packed_weights& packed() const { return packed_; }
     bool has_centroids() const { return n_centroids_ > 0; }
     int centroid_top_k() const { return centroid_top_k_; }
     void set_use_centroids(bool on) { use_centroids_ = on && has_centroids(); }

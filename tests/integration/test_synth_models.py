@@ -77,6 +77,12 @@ def main():
         a = np.load(npy)
         t.check(a.shape == (5, n_vocab) and bool(np.isfinite(a).all()) and float(a.std()) > 0.1,
                 f"{model.stem}: logits {a.shape}, finite, spread {float(a.std()):.2f}")
+        # q4_0 matrices packed for the AVX2 kernels at load (the default there) or kept as the file
+        # has them: the same bits, mapped or read into memory.
+        for flags in (["--no-repack"], ["--no-repack", "--no-mmap"], ["--no-mmap"]):
+            npy2 = work / f"{model.stem}-{'-'.join(f.strip('-') for f in flags)}.npy"
+            t.run("logits", "-m", model, "--tokens", "2,300,301,302,303", "-o", npy2, *flags)
+            t.check(np.array_equal(np.load(npy2), a), f"{model.stem} {' '.join(flags)}: the same logits bits")
     e2b_head_nc = synth("gemma-4-e2b-assistant.json", "e2b-head-nc", "--vocab", "4096", "--no-centroids")
     for model, head in ((e2b, e2b_head), (e2b, e2b_head_nc), (g12, g12_head)):
         p = t.run("generate", "-m", model, "--mtp", head, "-p", "the river carried small stones", "-n", "12",
@@ -84,6 +90,17 @@ def main():
         g = json.loads(p.stdout)
         t.check(len(g["tokens"]) == 12 and g["n_drafted"] > 0,
                 f"{model.stem} + {head.stem}: text prompt tokenized, 12 tokens, {g['n_drafted']} drafted")
+    # bench --local reports what was packed: everything packable on the avx2 level, nothing with
+    # --no-repack or on another level.
+    small = ["--n-prompt", "8", "--n-gen", "4", "--depth", "8", "--repeats", "1", "--step-repeats", "1",
+             "--bandwidth-mib", "64", "-t", "2", "--json"]
+    packed = json.loads(t.run("bench", "--local", "-m", e2b, "--mtp", e2b_head, *small).stdout)
+    kept = json.loads(t.run("bench", "--local", "-m", e2b, "--mtp", e2b_head, "--no-repack", *small).stdout)
+    t.check(kept["packed_bytes"] == 0, f"--no-repack packs nothing: {kept['packed_bytes']}")
+    if packed["isa"] == "avx2":
+        t.check(packed["packed_bytes"] > 10e6, f"avx2: q4_0 matrices packed at load: {packed['packed_bytes']:.0f} bytes")
+    else:
+        t.check(packed["packed_bytes"] == 0, f"{packed['isa']}: nothing packed")
     # A head of another model size is refused with the reason.
     p = t.run("generate", "-m", g12, "--mtp", e2b_head, "--tokens", "2,3", "-n", "2", check=False)
     t.check(p.returncode != 0 and "does not fit" in p.stderr, "a head of another size is refused clearly")
