@@ -68,6 +68,35 @@ void mmap_file::drop_pages(const void* p, size_t n) {
     if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
+namespace {
+
+// The whole pages that [p, p + n) touches.
+std::pair<uintptr_t, size_t> page_span(const void* p, size_t n) {
+    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t first = reinterpret_cast<uintptr_t>(p) & ~(page - 1);
+    const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n + page - 1) & ~(page - 1);
+    return {first, end - first};
+}
+
+}  // namespace
+
+uint8_t* mmap_file::writable(const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    LF_CHECK(b >= data_ && n <= size_ && static_cast<size_t>(b - data_) <= size_ - n);
+    if (!copy_.data()) return nullptr;
+    const auto [first, bytes] = page_span(p, n);
+    if (::mprotect(reinterpret_cast<void*>(first), bytes, PROT_READ | PROT_WRITE) != 0)
+        fail("cannot make {} bytes of a model copy writable: {}", n, std::strerror(errno));
+    return const_cast<uint8_t*>(b);
+}
+
+void mmap_file::protect(const void* p, size_t n) {
+    if (!copy_.data()) return;
+    const auto [first, bytes] = page_span(p, n);
+    if (::mprotect(reinterpret_cast<void*>(first), bytes, PROT_READ) != 0)
+        fail("cannot make {} bytes of a model copy read-only: {}", n, std::strerror(errno));
+}
+
 mmap_file::~mmap_file() { release(); }
 
 void mmap_file::release() {

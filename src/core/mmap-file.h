@@ -34,6 +34,11 @@ public:
     // Mapped, they would come back from the page cache if read; copied, they would read as zeros.
     void drop_pages(const void* p, size_t n);
 
+    // Copy mode only (nullptr when mapped): [p, p + n) made writable, for a caller that rewrites
+    // bytes nobody else reads (a model packing its weights in place); call protect() after.
+    uint8_t* writable(const void* p, size_t n);
+    void protect(const void* p, size_t n);
+
 private:
     void release();
     const uint8_t* data_ = nullptr;

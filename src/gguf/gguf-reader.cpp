@@ -259,6 +259,14 @@ void gguf_file::drop_tensor_pages(const gguf_tensor& t) const {
     if (map_) map_->drop_pages(t.data, t.n_bytes);
 }
 
+uint8_t* gguf_file::writable_tensor(const gguf_tensor& t) const {
+    return map_ ? map_->writable(t.data, t.n_bytes) : nullptr;
+}
+
+void gguf_file::protect_tensor(const gguf_tensor& t) const {
+    if (map_) map_->protect(t.data, t.n_bytes);
+}
+
 int64_t gguf_tensor::n_elements() const {
     int64_t n = 1;
     for (int64_t d : ne) n *= d;

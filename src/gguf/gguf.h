@@ -104,6 +104,10 @@ public:
     // Gives back the memory under a tensor's bytes that nobody will read through this file again
     // (mmap_file::drop_pages); nothing for a caller-owned buffer.
     void drop_tensor_pages(const gguf_tensor& t) const;
+    // A file read into memory (file_load::copy): the tensor's bytes made writable, for its one
+    // reader to rewrite in place (mmap_file::writable; protect_tensor after). nullptr otherwise.
+    uint8_t* writable_tensor(const gguf_tensor& t) const;
+    void protect_tensor(const gguf_tensor& t) const;
 
     // Size of the whole buffer and of the header (everything before the data section).
     size_t file_size() const { return size_; }

@@ -44,7 +44,7 @@ gemma4_assistant::gemma4_assistant(const std::string& path, const gemma4_model& 
              hp_.n_embd_out, th.n_embd);
     weight_loader w(*file_);
     // Matrices only ever multiplied may be packed for the kernels (packed-weights.h); this head
-    // owns its file, so the file's pages under them are given back.
+    // owns its file, so they are packed in place or the file's pages under them given back.
     auto product_matrix = [&](const std::string& name, int64_t n_in, int64_t n_out) {
         return packed_.pack(*file_, name, w.matrix(name, n_in, n_out), true);
     };

@@ -76,8 +76,8 @@ gemma4_model::gemma4_model(std::shared_ptr<const gguf_file> file) : file_(std::m
 
 void gemma4_model::load() {
     weight_loader w(*file_);
-    // Matrices only ever multiplied (not looked up by row) may be packed for the kernels; the
-    // file's pages under them are given back unless someone else holds the file too.
+    // Matrices only ever multiplied (not looked up by row) may be packed for the kernels, in
+    // place or with the file's pages given back, unless someone else holds the file too.
     const bool own_file = file_.use_count() == 1;
     auto product_matrix = [&](const std::string& name, int64_t n_in, int64_t n_out) {
         return packed_.pack(*file_, name, w.matrix(name, n_in, n_out), own_file);

@@ -3,9 +3,10 @@
 // third fewer instructions per group, and a few activation rows stream their weights faster
 // (BENCHMARKS.md). The products have the same bits either way.
 //
-// The packed copies live in anonymous memory on 2 MiB pages that this object owns, and the
-// file's pages under each packed tensor are given back, so memory use stays about the same.
-// Other tensors stay mapped. `--no-repack` (LEAPFROG_REPACK=0) keeps every weight in the file.
+// From a mapped file, the packed copies go to anonymous memory on 2 MiB pages that this object
+// owns, and the file's pages under each packed tensor are given back, so memory use stays about
+// the same. A file read into memory (--no-mmap) is packed in place. Other tensors stay as they
+// are. `--no-repack` (LEAPFROG_REPACK=0) keeps every weight as the file has it.
 #pragma once
 #include <cstddef>
 #include <vector>
@@ -29,11 +30,12 @@ public:
     packed_weights& operator=(packed_weights&&) = default;
 
     // The matrix `name` of `file` (w, its view) packed, when packing is enabled and w can be
-    // packed (q4_0, n_in a multiple of 256); otherwise w. With drop_source, the file's pages
-    // under the tensor are given back afterwards: only for a file no one else reads.
-    weight_view pack(const gguf_file& file, const std::string& name, const weight_view& w, bool drop_source);
+    // packed (q4_0, n_in a multiple of 256); otherwise w. own_file: nobody else reads the
+    // file, so a copy in memory may be packed in place, and a mapped file's pages under the
+    // tensor may be given back.
+    weight_view pack(const gguf_file& file, const std::string& name, const weight_view& w, bool own_file);
 
-    size_t bytes() const { return bytes_; }   // bytes of packed matrices
+    size_t bytes() const { return bytes_; }   // bytes of packed matrices (in place or not)
     int matrices() const { return matrices_; }
 
 private:

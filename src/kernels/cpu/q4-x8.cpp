@@ -20,7 +20,7 @@ q4_0_x8_row q4_0_x8_row_at(const weight_view& w, int64_t o) {
             2 * k_q4_0_x8_group_bytes};
 }
 
-weight_view pack_q4_0_x8(const weight_view& w, uint8_t* out) {
+weight_view q4_0_x8_view(const weight_view& w, const uint8_t* out) {
     if (!q4_0_x8_packable(w))
         fail("cannot pack a {} matrix of {} x {} in the {} layout for avx2: it takes q4_0 rows of a multiple of 256 "
              "elements in the GGUF layout",
@@ -28,13 +28,19 @@ weight_view pack_q4_0_x8(const weight_view& w, uint8_t* out) {
     weight_view packed = w;
     packed.data = out;
     packed.layout = weight_layout::q4_0_x8;
+    return packed;
+}
+
+void pack_q4_0_x8_rows(const weight_view& w, uint8_t* out, int64_t o0, int64_t o1) {
+    const weight_view packed = q4_0_x8_view(w, out);
+    LF_CHECK(o0 >= 0 && o0 % 2 == 0 && o0 <= o1 && o1 <= w.n_out);
     const size_t rb = row_bytes(dtype::q4_0, w.n_in);
     const int64_t ng = w.n_in / k_q4_0_x8_group_elems;
-    for (int64_t o = 0; o < w.n_out; ++o) {
+    for (int64_t o = o0; o < o1; ++o) {
         const auto* in = reinterpret_cast<const block_q4_0*>(static_cast<const uint8_t*>(w.data) + o * rb);
         const q4_0_x8_row row = q4_0_x8_row_at(packed, o);
         for (int64_t g = 0; g < ng; ++g) {
-            uint8_t* grp = out + (row.first - static_cast<const uint8_t*>(packed.data)) + g * row.stride;
+            uint8_t* grp = out + (row.first - out) + g * row.stride;
             for (int b = 0; b < 8; ++b) {
                 const block_q4_0& blk = in[8 * g + b];
                 for (int k = 0; k < 4; ++k) std::memcpy(grp + 32 * k + 4 * b, blk.qs + 4 * k, 4);
@@ -42,6 +48,11 @@ weight_view pack_q4_0_x8(const weight_view& w, uint8_t* out) {
             }
         }
     }
+}
+
+weight_view pack_q4_0_x8(const weight_view& w, uint8_t* out) {
+    const weight_view packed = q4_0_x8_view(w, out);
+    pack_q4_0_x8_rows(w, out, 0, w.n_out);
     return packed;
 }
 

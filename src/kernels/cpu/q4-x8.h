@@ -37,8 +37,12 @@ struct q4_0_x8_row {
 q4_0_x8_row q4_0_x8_row_at(const weight_view& w, int64_t o);
 
 // Packs w (q4_0_x8_packable) into out (w's size, row_bytes(q4_0, n_in) * n_out bytes) and
-// returns the view of the packed copy.
+// returns the view of the packed copy. pack_q4_0_x8_rows packs rows [o0, o1) only (o0 even),
+// so that several threads can share a matrix.
 weight_view pack_q4_0_x8(const weight_view& w, uint8_t* out);
+void pack_q4_0_x8_rows(const weight_view& w, uint8_t* out, int64_t o0, int64_t o1);
+// The view of w packed at out (throws lf::error when w cannot be packed).
+weight_view q4_0_x8_view(const weight_view& w, const uint8_t* out);
 
 // Row o of a packed matrix back in the GGUF layout (out: n_in / 32 blocks).
 void unpack_q4_0_x8_row(const weight_view& w, int64_t o, block_q4_0* out);
