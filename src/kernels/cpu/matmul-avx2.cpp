@@ -296,27 +296,23 @@ LF_AVX2 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lanes<
     for (int k = 0; k < R; ++k) out[k] = hsum(acc[k]);
 }
 
-// One pass of a q4_0 pair tile over one group: two weight rows (t0, t1: their packed bytes as
-// load_transposed leaves them) times P activation rows (a, a + x_stride, ...). Each activation
-// load serves both weight rows. Registers hold only the packed bytes of both rows, so every pass
-// unpacks the nibbles again. The accumulator of (weight row j, activation row k) lives in
-// acc_j[k] in memory: one load and one store per group, and the FMA of quant_step.
-template <int P>
-LF_AVX2_INLINE void q4_pair_pass(__m256i (&t0)[4], __m256i (&t1)[4], const q8_lanes<8>* a, int64_t x_stride,
-                                 const float (*dw)[8], float (*acc0)[8], float (*acc1)[8]) {
+// One group of two q4_0 weight rows times P activation rows (a, a + x_stride, ...), the work
+// of both pair tiles. packed(k) gives register k of both rows' packed bytes as load_transposed
+// leaves them (row 0's and row 1's), once for the low nibbles and once for the high ones; each
+// activation load serves both rows. The accumulator of (weight row j, activation row r) lives
+// in acc_j[r] in memory: one load and one store per group, and quant_step's FMA.
+template <int P, typename Packed>
+LF_AVX2_INLINE void q4_pair_group(Packed packed, const q8_lanes<8>* a, int64_t x_stride, const float (*dw)[8],
+                                  float (*acc0)[8], float (*acc1)[8]) {
     const __m256i m4 = _mm256_set1_epi8(0x0f);
-    LF_UNROLL
-    for (int k = 0; k < 4; ++k) {
-        opaque(t0[k]);
-        opaque(t1[k]);
-    }
     __m256i s0[P], s1[P];  // int16 [16]: pair sums of weight row 0 / 1 with activation row r
     LF_UNROLL
     for (int h = 0; h < 2; ++h) {  // h = 0: low nibbles, elements 4k..4k+3; h = 1: 16 + 4k..
         LF_UNROLL
         for (int k = 0; k < 4; ++k) {
-            const __m256i w0 = _mm256_and_si256(h ? _mm256_srli_epi16(t0[k], 4) : t0[k], m4);
-            const __m256i w1 = _mm256_and_si256(h ? _mm256_srli_epi16(t1[k], 4) : t1[k], m4);
+            const auto [t0, t1] = packed(h, k);
+            const __m256i w0 = _mm256_and_si256(h ? _mm256_srli_epi16(t0, 4) : t0, m4);
+            const __m256i w1 = _mm256_and_si256(h ? _mm256_srli_epi16(t1, 4) : t1, m4);
             LF_UNROLL
             for (int r = 0; r < P; ++r) {
                 __m256i x = _mm256_load_si256(reinterpret_cast<const __m256i*>(a[r * x_stride].x[4 * h + k]));
@@ -342,6 +338,39 @@ LF_AVX2_INLINE void q4_pair_pass(__m256i (&t0)[4], __m256i (&t1)[4], const q8_la
         _mm256_store_ps(acc1[r], _mm256_fmadd_ps(_mm256_cvtepi32_ps(v1), _mm256_mul_ps(_mm256_load_ps(dw[1]), dx),
                                                  _mm256_load_ps(acc1[r])));
     }
+}
+
+// Register k of a pair's packed bytes, for q4_pair_group: held in registers (GGUF layout), or
+// loaded from a packed group at p (q4-x8.h) each time it is asked for.
+struct reg_pair {
+    __m256i r0, r1;
+};
+struct held_pair {
+    const __m256i* t0;
+    const __m256i* t1;
+    LF_AVX2_INLINE reg_pair operator()(int, int k) const { return {t0[k], t1[k]}; }
+};
+struct loaded_pair {
+    const uint8_t* p;
+    LF_AVX2_INLINE reg_pair operator()(int, int k) {
+        // GCC would keep the low half's loads in registers for the high half and spill the sums.
+        if (k == 0) asm("" : "+r"(p));
+        return {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * k)),
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + k_q4_0_x8_group_bytes + 32 * k))};
+    }
+};
+
+// A pass of the GGUF-layout pair tile: the packed bytes of both rows are held in registers
+// (t0, t1), so every pass unpacks the nibbles again.
+template <int P>
+LF_AVX2_INLINE void q4_pair_pass(__m256i (&t0)[4], __m256i (&t1)[4], const q8_lanes<8>* a, int64_t x_stride,
+                                 const float (*dw)[8], float (*acc0)[8], float (*acc1)[8]) {
+    LF_UNROLL
+    for (int k = 0; k < 4; ++k) {
+        opaque(t0[k]);
+        opaque(t1[k]);
+    }
+    q4_pair_group<P>(held_pair{t0, t1}, a, x_stride, dw, acc0, acc1);
 }
 
 // Two consecutive q4_0 weight rows (w, w + rb) times R = 3 or 4 activation rows into
@@ -421,55 +450,11 @@ LF_AVX2 void x8_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lanes<8>*
     for (int k = 0; k < R; ++k) out[k] = hsum(acc[k]);
 }
 
-// One group of a pair of packed rows (row 0's group at p, row 1's at p + 144) times P activation
-// rows in one pass: q4_pair_pass's sums, each activation load serving both rows. The nibbles are
-// loaded again from L1 for the high half instead of being held, which leaves the sixteen
-// registers to the 2P int16 sums.
-template <int P>
-LF_AVX2_INLINE void x8_pair_group(const uint8_t* p, const q8_lanes<8>* a, int64_t x_stride, const float (*dw)[8],
-                                  float (*acc0)[8], float (*acc1)[8]) {
-    constexpr size_t gb = k_q4_0_x8_group_bytes;
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
-    __m256i s0[P], s1[P];  // int16 [16]: pair sums of weight row 0 / 1 with activation row r
-    LF_UNROLL
-    for (int h = 0; h < 2; ++h) {  // h = 0: low nibbles, elements 4k..4k+3; h = 1: 16 + 4k..
-        asm("" : "+r"(p));         // GCC would keep the first half's loads in registers and spill
-        LF_UNROLL
-        for (int k = 0; k < 4; ++k) {
-            const __m256i t0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * k));
-            const __m256i t1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + gb + 32 * k));
-            const __m256i w0 = _mm256_and_si256(h ? _mm256_srli_epi16(t0, 4) : t0, m4);
-            const __m256i w1 = _mm256_and_si256(h ? _mm256_srli_epi16(t1, 4) : t1, m4);
-            LF_UNROLL
-            for (int r = 0; r < P; ++r) {
-                __m256i x = _mm256_load_si256(reinterpret_cast<const __m256i*>(a[r * x_stride].x[4 * h + k]));
-                opaque(x);
-                const __m256i p0 = _mm256_maddubs_epi16(w0, x), p1 = _mm256_maddubs_epi16(w1, x);
-                s0[r] = h == 0 && k == 0 ? p0 : _mm256_add_epi16(s0[r], p0);
-                s1[r] = h == 0 && k == 0 ? p1 : _mm256_add_epi16(s1[r], p1);
-                opaque(s0[r]);
-                opaque(s1[r]);
-            }
-        }
-    }
-    const __m256i ones = _mm256_set1_epi16(1);
-    LF_UNROLL
-    for (int r = 0; r < P; ++r) {
-        const q8_lanes<8>& ar = a[r * x_stride];
-        const __m256i bias = _mm256_load_si256(reinterpret_cast<const __m256i*>(ar.bias));
-        const __m256 dx = _mm256_load_ps(ar.d);
-        const __m256i v0 = _mm256_add_epi32(_mm256_madd_epi16(s0[r], ones), bias);
-        const __m256i v1 = _mm256_add_epi32(_mm256_madd_epi16(s1[r], ones), bias);
-        _mm256_store_ps(acc0[r], _mm256_fmadd_ps(_mm256_cvtepi32_ps(v0), _mm256_mul_ps(_mm256_load_ps(dw[0]), dx),
-                                                 _mm256_load_ps(acc0[r])));
-        _mm256_store_ps(acc1[r], _mm256_fmadd_ps(_mm256_cvtepi32_ps(v1), _mm256_mul_ps(_mm256_load_ps(dw[1]), dx),
-                                                 _mm256_load_ps(acc1[r])));
-    }
-}
-
 // A pair of packed rows (at w, their groups interleaved) times R activation rows into
-// out[j * R + k]. The pair's bytes are read in one ascending sweep, which memory streams as
-// fast as one row (two rows read side by side, as q4_pair_tile does, come slower: BENCHMARKS.md).
+// out[j * R + k], in one pass per group. The pair's bytes are read in one ascending sweep, which
+// memory streams as fast as one row (two rows read side by side, as q4_pair_tile does, come
+// slower: BENCHMARKS.md). The nibbles are loaded again from L1 for the high half instead of
+// being held, which leaves the sixteen registers to the 2R int16 sums.
 template <int R>
 LF_AVX2 void x8_pair_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lanes<8>* x, int64_t x_stride,
                           float* out) {
@@ -482,7 +467,7 @@ LF_AVX2 void x8_pair_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lane
         prefetch_rows_ahead<2 * gb>(p, rb);
         _mm256_store_ps(dw[0], _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 128))));
         _mm256_store_ps(dw[1], _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + gb + 128))));
-        x8_pair_group<R>(p, x + i, x_stride, dw, acc[0], acc[1]);
+        q4_pair_group<R>(loaded_pair{p}, x + i, x_stride, dw, acc[0], acc[1]);
     }
     LF_UNROLL
     for (int j = 0; j < 2; ++j)
