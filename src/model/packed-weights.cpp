@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -32,6 +33,8 @@ bool weight_packing_enabled() {
     int on = packing_switch().load();
     if (on < 0) {
         const char* env = std::getenv("LEAPFROG_REPACK");
+        const bool understood = !env || !*env || std::strcmp(env, "0") == 0 || std::strcmp(env, "1") == 0;
+        if (!understood) std::fprintf(stderr, "leapfrog: ignoring LEAPFROG_REPACK=%s (expected 0 or 1)\n", env);
         on = !(env && std::strcmp(env, "0") == 0);
         packing_switch().store(on);
     }

@@ -2,6 +2,7 @@
 fixtures once per work directory, and the fixture tolerance rule."""
 import argparse
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -26,8 +27,10 @@ class Runner:
         self.work = Path(args.work)
         self.failures = []
 
-    def run(self, *argv, check=True):
-        p = subprocess.run([self.bin, *map(str, argv)], capture_output=True, text=True)
+    def run(self, *argv, check=True, env=None):
+        """Runs leapfrog; env: variables added to this process's environment."""
+        full_env = {**os.environ, **env} if env else None
+        p = subprocess.run([self.bin, *map(str, argv)], capture_output=True, text=True, env=full_env)
         if check and p.returncode != 0:
             raise RuntimeError(f"leapfrog {' '.join(map(str, argv))} failed ({p.returncode}): {p.stderr.strip()}")
         return p

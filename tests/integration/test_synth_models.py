@@ -97,6 +97,12 @@ def main():
     packed = json.loads(t.run("bench", "--local", "-m", e2b, "--mtp", e2b_head, *small).stdout)
     kept = json.loads(t.run("bench", "--local", "-m", e2b, "--mtp", e2b_head, "--no-repack", *small).stdout)
     t.check(kept["packed_bytes"] == 0, f"--no-repack packs nothing: {kept['packed_bytes']}")
+    env_off = json.loads(t.run("bench", "--local", "-m", e2b, *small, env={"LEAPFROG_REPACK": "0"}).stdout)
+    t.check(env_off["packed_bytes"] == 0, f"LEAPFROG_REPACK=0 packs nothing: {env_off['packed_bytes']}")
+    p = t.run("bench", "--local", "-m", e2b, *small, env={"LEAPFROG_REPACK": "maybe"})
+    t.check("ignoring LEAPFROG_REPACK=maybe" in p.stderr, "an unknown LEAPFROG_REPACK value is reported")
+    t.check((json.loads(p.stdout)["packed_bytes"] > 0) == (packed["isa"] == "avx2"),
+            "an unknown LEAPFROG_REPACK value leaves packing as it is by default")
     if packed["isa"] == "avx2":
         t.check(packed["packed_bytes"] > 10e6, f"avx2: q4_0 matrices packed at load: {packed['packed_bytes']:.0f} bytes")
     else:
