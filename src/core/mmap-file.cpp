@@ -58,9 +58,14 @@ mmap_file::mmap_file(const std::string& path, file_load how) {
     ::close(fd);
 }
 
-void mmap_file::drop_pages(const void* p, size_t n) {
+void mmap_file::check_within(const void* p, size_t n) const {
     const auto* b = static_cast<const uint8_t*>(p);
     LF_CHECK(b >= data_ && n <= size_ && static_cast<size_t>(b - data_) <= size_ - n);
+}
+
+void mmap_file::drop_pages(const void* p, size_t n) {
+    check_within(p, n);
+    const auto* b = static_cast<const uint8_t*>(p);
     const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
     const uintptr_t first = (reinterpret_cast<uintptr_t>(b) + page - 1) & ~(page - 1);
     const uintptr_t last = (reinterpret_cast<uintptr_t>(b) + n) & ~(page - 1);
@@ -81,16 +86,16 @@ std::pair<uintptr_t, size_t> page_span(const void* p, size_t n) {
 }  // namespace
 
 uint8_t* mmap_file::writable(const void* p, size_t n) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    LF_CHECK(b >= data_ && n <= size_ && static_cast<size_t>(b - data_) <= size_ - n);
+    check_within(p, n);
     if (!copy_.data()) return nullptr;
     const auto [first, bytes] = page_span(p, n);
     if (::mprotect(reinterpret_cast<void*>(first), bytes, PROT_READ | PROT_WRITE) != 0)
         fail("cannot make {} bytes of a model copy writable: {}", n, std::strerror(errno));
-    return const_cast<uint8_t*>(b);
+    return const_cast<uint8_t*>(static_cast<const uint8_t*>(p));
 }
 
 void mmap_file::protect(const void* p, size_t n) {
+    check_within(p, n);
     if (!copy_.data()) return;
     const auto [first, bytes] = page_span(p, n);
     if (::mprotect(reinterpret_cast<void*>(first), bytes, PROT_READ) != 0)

@@ -41,6 +41,7 @@ public:
 
 private:
     void release();
+    void check_within(const void* p, size_t n) const;  // [p, p + n) lies in the file
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;
     huge_buffer copy_;  // holds the bytes in copy mode; empty when mapped

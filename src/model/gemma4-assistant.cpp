@@ -45,8 +45,9 @@ gemma4_assistant::gemma4_assistant(const std::string& path, const gemma4_model& 
     weight_loader w(*file_);
     // Matrices only ever multiplied may be packed for the kernels (packed-weights.h); this head
     // owns its file, so they are packed in place or the file's pages under them given back.
+    thread_pool pack_pool(default_thread_count());  // for the load only
     auto product_matrix = [&](const std::string& name, int64_t n_in, int64_t n_out) {
-        return packed_.pack(*file_, name, w.matrix(name, n_in, n_out), true);
+        return packed_.pack(*file_, name, w.matrix(name, n_in, n_out), true, pack_pool);
     };
     const int64_t d = hp_.n_embd, B = hp_.n_embd_out;
     const gguf_tensor& te = w.get("token_embd.weight");

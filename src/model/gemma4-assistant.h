@@ -62,7 +62,6 @@ private:
     void lm_head(const float* n, int n_rows, float* logits, thread_pool& pool);
 
     std::shared_ptr<const gguf_file> file_;
-
     packed_weights packed_;  // matrices packed for the kernels at load time, if any
     const gemma4_model& target_;
     gemma4_hparams hp_;

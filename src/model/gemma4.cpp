@@ -79,8 +79,9 @@ void gemma4_model::load() {
     // Matrices only ever multiplied (not looked up by row) may be packed for the kernels, in
     // place or with the file's pages given back, unless someone else holds the file too.
     const bool own_file = file_.use_count() == 1;
+    thread_pool pack_pool(default_thread_count());  // for the load only
     auto product_matrix = [&](const std::string& name, int64_t n_in, int64_t n_out) {
-        return packed_.pack(*file_, name, w.matrix(name, n_in, n_out), own_file);
+        return packed_.pack(*file_, name, w.matrix(name, n_in, n_out), own_file, pack_pool);
     };
     const int64_t H = hp_.n_embd;
     const gguf_tensor& te = w.get("token_embd.weight");

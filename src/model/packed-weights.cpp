@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <thread>
 #include <vector>
 
 #include "core/error.h"
@@ -56,7 +55,7 @@ uint8_t* packed_weights::allocate(size_t n) {
 }
 
 weight_view packed_weights::pack(const gguf_file& file, const std::string& name, const weight_view& w,
-                                 bool own_file) {
+                                 bool own_file, thread_pool& pool) {
     if (!weight_packing_enabled() || !q4_0_x8_packable(w)) return w;
     const gguf_tensor* t = file.find_tensor(name);
     LF_CHECK(t && t->data == w.data);
@@ -75,15 +74,13 @@ weight_view packed_weights::pack(const gguf_file& file, const std::string& name,
             pack_q4_0_x8_rows({w.type, pair.data(), w.n_in, n_rows}, out + o * rb, 0, n_rows);
         }
     };
-    // Several threads for a large matrix: new memory is mostly the first touch of its pages,
+    // Tasks of about 1 MiB over the pool: new memory is mostly the first touch of its pages,
     // which the kernel serves faster in parallel (on the 2-vCPU VM of BENCHMARKS.md 2.7 s per GB
-    // of 2 MiB pages alone, 1.5 s with two threads).
-    const int64_t n_threads = std::clamp<int64_t>(static_cast<int64_t>(n >> 20), 1, default_thread_count());
-    std::vector<std::thread> threads;
-    for (int64_t i = 1; i < n_threads; ++i)
-        threads.emplace_back([&, i] { pack_rows(rows_part(w.n_out, i, n_threads), rows_part(w.n_out, i + 1, n_threads)); });
-    pack_rows(0, rows_part(w.n_out, 1, n_threads));
-    for (std::thread& th : threads) th.join();
+    // of 2 MiB pages from one thread, 1.5 s from two).
+    const int64_t n_tasks = std::clamp<int64_t>(static_cast<int64_t>(n >> 20), 1, w.n_out / 2 + 1);
+    pool.parallel_for(n_tasks, [&](int64_t task, int) {
+        pack_rows(rows_part(w.n_out, task, n_tasks), rows_part(w.n_out, task + 1, n_tasks));
+    });
     if (in_place) file.protect_tensor(*t);
     else if (own_file) file.drop_tensor_pages(*t);
     bytes_ += n;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/huge-buffer.h"
+#include "core/thread-pool.h"
 #include "gguf/gguf.h"
 #include "kernels/cpu/matmul.h"
 
@@ -32,8 +33,9 @@ public:
     // The matrix `name` of `file` (w, its view) packed, when packing is enabled and w can be
     // packed (q4_0, n_in a multiple of 256); otherwise w. own_file: nobody else reads the
     // file, so a copy in memory may be packed in place, and a mapped file's pages under the
-    // tensor may be given back.
-    weight_view pack(const gguf_file& file, const std::string& name, const weight_view& w, bool own_file);
+    // tensor may be given back. The work is spread over pool.
+    weight_view pack(const gguf_file& file, const std::string& name, const weight_view& w, bool own_file,
+                     thread_pool& pool);
 
     size_t bytes() const { return bytes_; }   // bytes of packed matrices (in place or not)
     int matrices() const { return matrices_; }

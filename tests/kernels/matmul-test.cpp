@@ -24,6 +24,7 @@
 #include "kernels/cpu/matmul-impl.h"
 #include "kernels/cpu/matmul.h"
 #include "quant/quant.h"
+#include "random-matrix.h"
 
 namespace {
 
@@ -51,17 +52,8 @@ struct test_weight {
 };
 
 test_weight make_weight(dtype type, int64_t n_in, int64_t n_out, std::mt19937& rng) {
-    test_weight w{type, n_in, n_out, {}, {}};
+    test_weight w{type, n_in, n_out, lf::test::random_matrix(type, n_in, n_out, 1.0f, rng), {}};
     const size_t rb = lf::row_bytes(type, n_in);
-    w.bytes.resize(rb * n_out);
-    std::normal_distribution<float> dist(0.0f, 1.0f);
-    std::uniform_real_distribution<float> scale_dist(-1.0f, 1.0f);
-    std::vector<float> row(n_in);
-    for (int64_t o = 0; o < n_out; ++o) {
-        const float scale = std::pow(10.0f, scale_dist(rng));
-        for (auto& v : row) v = dist(rng) * scale;
-        lf::quantize_row(type, row.data(), w.bytes.data() + o * rb, n_in);
-    }
     if (type == dtype::q8_0) {
         // The reference quantizer never writes -128, but files may: cover the full int8 range.
         auto* blocks = reinterpret_cast<lf::block_q8_0*>(w.bytes.data());

@@ -13,25 +13,16 @@
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/q4-x8.h"
 #include "quant/quant.h"
+#include "random-matrix.h"
 
 namespace {
 
 using lf::cpu_isa;
 using lf::dtype;
 
-// q4_0 bytes [n_out, n_in] of rows with scales over several decades.
+// q4_0 bytes [n_out, n_in] of rows with scales over four decades.
 std::vector<uint8_t> random_q4_0(int64_t n_in, int64_t n_out, std::mt19937& rng) {
-    const size_t rb = lf::row_bytes(dtype::q4_0, n_in);
-    std::vector<uint8_t> bytes(rb * n_out);
-    std::normal_distribution<float> dist(0.0f, 1.0f);
-    std::uniform_real_distribution<float> decade(-2.0f, 2.0f);
-    std::vector<float> row(n_in);
-    for (int64_t o = 0; o < n_out; ++o) {
-        const float scale = std::pow(10.0f, decade(rng));
-        for (auto& v : row) v = dist(rng) * scale;
-        lf::quantize_row(dtype::q4_0, row.data(), bytes.data() + o * rb, n_in);
-    }
-    return bytes;
+    return lf::test::random_matrix(dtype::q4_0, n_in, n_out, 2.0f, rng);
 }
 
 std::vector<float> random_rows(int64_t n_rows, int64_t n_in, std::mt19937& rng) {

@@ -211,16 +211,21 @@ LF_AVX2_INLINE __m256 q4_scales(const uint8_t* p) {
     return _mm256_cvtph_ps(_mm_unpacklo_epi16(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)));
 }
 
-template <bool Half = false>
-LF_AVX2_INLINE void load_group(const block_q4_0*, const uint8_t* p, wgroup& g) {
-    __m256i t[4];
-    load_transposed<Half>(p + 2, 18, t);
+// A q4_0 group's weights from its packed bytes t (as load_transposed leaves them).
+LF_AVX2_INLINE void split_nibbles(const __m256i (&t)[4], wgroup& g) {
     const __m256i m4 = _mm256_set1_epi8(0x0f);
     LF_UNROLL
     for (int k = 0; k < 4; ++k) {
         g.q[k] = _mm256_and_si256(t[k], m4);                            // elements 4k..4k+3
         g.q[k + 4] = _mm256_and_si256(_mm256_srli_epi16(t[k], 4), m4);  // elements 16+4k..
     }
+}
+
+template <bool Half = false>
+LF_AVX2_INLINE void load_group(const block_q4_0*, const uint8_t* p, wgroup& g) {
+    __m256i t[4];
+    load_transposed<Half>(p + 2, 18, t);
+    split_nibbles(t, g);
     g.d = Half ? load_scales<4>(p, 18) : q4_scales(p);
 }
 
@@ -297,8 +302,8 @@ LF_AVX2 void quant_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lanes<
 }
 
 // One group of two q4_0 weight rows times P activation rows (a, a + x_stride, ...), the work
-// of both pair tiles. packed(k) gives register k of both rows' packed bytes as load_transposed
-// leaves them (row 0's and row 1's), once for the low nibbles and once for the high ones; each
+// of both pair tiles. packed(h, k) gives register k of both rows' packed bytes as
+// load_transposed leaves them (row 0's and row 1's), for the low (h = 0) and high nibbles; each
 // activation load serves both rows. The accumulator of (weight row j, activation row r) lives
 // in acc_j[r] in memory: one load and one store per group, and quant_step's FMA.
 template <int P, typename Packed>
@@ -419,16 +424,18 @@ LF_AVX2 void q4_pair_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lane
 // one of eight f16 scales per group, where the GGUF layout takes eight unaligned loads, a
 // transpose and a shuffle. The same values in the same lanes, so the same bits as quant_tile.
 
-// A packed group (q4-x8.h) at p: nibbles at p, scales at p + 128.
+// The eight scales of a packed group (q4-x8.h) at p, as f32 lanes.
+LF_AVX2_INLINE __m256 x8_scales(const uint8_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 128)));
+}
+
+// A packed group at p: nibbles at p, scales at p + 128.
 LF_AVX2_INLINE void load_group_x8(const uint8_t* p, wgroup& g) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    __m256i t[4];
     LF_UNROLL
-    for (int k = 0; k < 4; ++k) {
-        const __m256i t = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * k));
-        g.q[k] = _mm256_and_si256(t, m4);                            // elements 4k..4k+3
-        g.q[k + 4] = _mm256_and_si256(_mm256_srli_epi16(t, 4), m4);  // elements 16+4k..
-    }
-    g.d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 128)));
+    for (int k = 0; k < 4; ++k) t[k] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * k));
+    split_nibbles(t, g);
+    g.d = x8_scales(p);
 }
 
 // The unpaired last row of a packed matrix with an odd number of rows (groups one after the
@@ -465,8 +472,8 @@ LF_AVX2 void x8_pair_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lane
     for (int64_t i = 0; i < ng; ++i) {
         const uint8_t* p = w + 2 * gb * i;
         prefetch_rows_ahead<2 * gb>(p, rb);
-        _mm256_store_ps(dw[0], _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 128))));
-        _mm256_store_ps(dw[1], _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + gb + 128))));
+        _mm256_store_ps(dw[0], x8_scales(p));
+        _mm256_store_ps(dw[1], x8_scales(p + gb));
         q4_pair_group<R>(loaded_pair{p}, x + i, x_stride, dw, acc[0], acc[1]);
     }
     LF_UNROLL

@@ -6,6 +6,14 @@
 
 namespace lf {
 
+namespace {
+
+// Where block b's qs bytes 4k..4k+3 and its scale sit in a packed group (q4-x8.h).
+constexpr size_t qs_offset(int b, int k) { return 32 * k + 4 * b; }
+constexpr size_t scale_offset(int b) { return 128 + 2 * b; }
+
+}  // namespace
+
 bool q4_0_x8_packable(const weight_view& w) {
     return w.type == dtype::q4_0 && w.layout == weight_layout::gguf && w.n_in > 0 &&
            w.n_in % k_q4_0_x8_group_elems == 0;
@@ -40,11 +48,11 @@ void pack_q4_0_x8_rows(const weight_view& w, uint8_t* out, int64_t o0, int64_t o
         const auto* in = reinterpret_cast<const block_q4_0*>(static_cast<const uint8_t*>(w.data) + o * rb);
         const q4_0_x8_row row = q4_0_x8_row_at(packed, o);
         for (int64_t g = 0; g < ng; ++g) {
-            uint8_t* grp = out + (row.first - out) + g * row.stride;
+            uint8_t* grp = const_cast<uint8_t*>(row.first) + g * row.stride;  // row.first points into out
             for (int b = 0; b < 8; ++b) {
                 const block_q4_0& blk = in[8 * g + b];
-                for (int k = 0; k < 4; ++k) std::memcpy(grp + 32 * k + 4 * b, blk.qs + 4 * k, 4);
-                std::memcpy(grp + 128 + 2 * b, &blk.d, 2);
+                for (int k = 0; k < 4; ++k) std::memcpy(grp + qs_offset(b, k), blk.qs + 4 * k, 4);
+                std::memcpy(grp + scale_offset(b), &blk.d, 2);
             }
         }
     }
@@ -64,8 +72,8 @@ void unpack_q4_0_x8_row(const weight_view& w, int64_t o, block_q4_0* out) {
         const uint8_t* grp = row.first + g * row.stride;
         for (int b = 0; b < 8; ++b) {
             block_q4_0& blk = out[8 * g + b];
-            for (int k = 0; k < 4; ++k) std::memcpy(blk.qs + 4 * k, grp + 32 * k + 4 * b, 4);
-            std::memcpy(&blk.d, grp + 128 + 2 * b, 2);
+            for (int k = 0; k < 4; ++k) std::memcpy(blk.qs + 4 * k, grp + qs_offset(b, k), 4);
+            std::memcpy(&blk.d, grp + scale_offset(b), 2);
         }
     }
 }
