@@ -2,7 +2,7 @@
 //
 //   bench_matmul [--type q4_0] [--n-in 4096] [--n-out 4096] [--rows 1,2,4,8] [-t THREADS]
 //                [--isa all|scalar|avx2|avx512|neon] [--mib 512] [--reps 30] [--pages huge|small]
-//                [--layout gguf|q4_0_x8] [-o OUT.json]
+//                [--layout gguf|q4_0_x8|q8_0_x8] [-o OUT.json]
 //
 // Two settings per (level, rows):
 //   cold: cycles through enough distinct copies of the matrix (--mib in total) that every call
@@ -10,8 +10,8 @@
 //   hot:  one matrix, resident in the last-level cache when it fits.
 // The weights sit on 2 MiB pages where the kernel gives them (as with `--no-mmap`), or with
 // --pages small on 4 KiB pages (as a mapped model file on kernels without file huge pages).
-// --layout q4_0_x8 packs q4_0 rows as the model loader does for the AVX2 level (q4-x8.h); only
-// the avx2 and scalar levels read that layout.
+// --layout q4_0_x8 / q8_0_x8 packs q4_0 / q8_0 rows as the model loader does for the AVX2 level
+// (q4-x8.h, q8-x8.h); only the avx2 and scalar levels read those layouts.
 // Reported: median and fastest seconds per call (on a shared machine the fastest is the better
 // estimate of the kernel), GB/s of weight bytes (1e9 B/s) at the median, and the cost of n rows
 // relative to one row (the number speculation cares about: near 1.0 means verifying k drafts is
@@ -30,6 +30,7 @@
 #include "core/thread-pool.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/q4-x8.h"
+#include "kernels/cpu/q8-x8.h"
 #include "quant/quant.h"
 
 namespace {
@@ -78,8 +79,9 @@ options parse(int argc, char** argv) {
         }
         else if (a == "--layout") {
             const std::string v = next();
-            if (v != "gguf" && v != "q4_0_x8") usage("--layout takes gguf or q4_0_x8");
-            o.layout = v == "gguf" ? lf::weight_layout::gguf : lf::weight_layout::q4_0_x8;
+            if (v != "gguf" && v != "q4_0_x8" && v != "q8_0_x8") usage("--layout takes gguf, q4_0_x8 or q8_0_x8");
+            o.layout = v == "gguf" ? lf::weight_layout::gguf
+                       : v == "q4_0_x8" ? lf::weight_layout::q4_0_x8 : lf::weight_layout::q8_0_x8;
         }
         else if (a == "--rows") {
             o.rows.clear();
@@ -99,6 +101,9 @@ options parse(int argc, char** argv) {
     if (o.layout == lf::weight_layout::q4_0_x8 &&
         !lf::q4_0_x8_packable(lf::weight_view{o.type, nullptr, o.n_in, o.n_out}))
         usage("--layout q4_0_x8 needs --type q4_0 and --n-in a multiple of 256");
+    if (o.layout == lf::weight_layout::q8_0_x8 &&
+        !lf::q8_0_x8_packable(lf::weight_view{o.type, nullptr, o.n_in, o.n_out}))
+        usage("--layout q8_0_x8 needs --type q8_0 and --n-in a multiple of 256");
     return o;
 }
 
@@ -127,9 +132,11 @@ int main(int argc, char** argv) {
             for (auto& v : row) v = dist(rng);
             lf::quantize_row(opt.type, row.data(), weights + o * rb, opt.n_in);
         }
-        if (opt.layout == lf::weight_layout::q4_0_x8) {
+        if (opt.layout != lf::weight_layout::gguf) {
             const std::vector<uint8_t> plain(weights, weights + matrix_bytes);
-            lf::pack_q4_0_x8(lf::weight_view{opt.type, plain.data(), opt.n_in, opt.n_out}, weights);
+            const lf::weight_view w{opt.type, plain.data(), opt.n_in, opt.n_out};
+            if (opt.layout == lf::weight_layout::q4_0_x8) lf::pack_q4_0_x8(w, weights);
+            else lf::pack_q8_0_x8(w, weights);
         }
         for (size_t c = 1; c < n_copies; ++c) std::memcpy(weights + c * matrix_bytes, weights, matrix_bytes);
     }

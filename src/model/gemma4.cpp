@@ -77,7 +77,8 @@ gemma4_model::gemma4_model(std::shared_ptr<const gguf_file> file) : file_(std::m
 void gemma4_model::load() {
     weight_loader w(*file_);
     // Matrices only ever multiplied (not looked up by row) may be packed for the kernels, in
-    // place or with the file's pages given back, unless someone else holds the file too.
+    // place or with the file's pages given back, unless someone else holds the file too. So may
+    // the tied embedding, the LM head: its one lookup per token unpacks that row.
     const bool own_file = file_.use_count() == 1;
     thread_pool pack_pool(default_thread_count());  // for the load only
     auto product_matrix = [&](const std::string& name, int64_t n_in, int64_t n_out) {
@@ -87,7 +88,7 @@ void gemma4_model::load() {
     const gguf_tensor& te = w.get("token_embd.weight");
     if (te.ne.size() != 2 || te.ne[0] != H) fail("tensor 'token_embd.weight' must have shape [{}, n_vocab]", H);
     hp_.n_vocab = te.ne[1];
-    tok_embd_ = w.matrix("token_embd.weight", H, hp_.n_vocab);
+    tok_embd_ = product_matrix("token_embd.weight", H, hp_.n_vocab);
     output_norm_ = w.vec("output_norm.weight", H);
     const int64_t P = hp_.n_embd_per_layer;
     if (P > 0) {

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/thread-pool.h"
 #include "kernels/cpu/q4-x8.h"
+#include "kernels/cpu/q8-x8.h"
 
 namespace lf {
 
@@ -24,6 +25,12 @@ std::atomic<int>& packing_switch() {
 // The first row of part t of n_parts of n_rows rows, at a pair boundary.
 int64_t rows_part(int64_t n_rows, int64_t t, int64_t n_parts) {
     return t >= n_parts ? n_rows : std::min(n_rows, n_rows * t / n_parts / 2 * 2);
+}
+
+// Rows [o0, o1) of w (o0 even) packed into out at their places, in w's packed layout.
+void pack_rows_of(const weight_view& w, uint8_t* out, int64_t o0, int64_t o1) {
+    if (w.type == dtype::q4_0) pack_q4_0_x8_rows(w, out, o0, o1);
+    else pack_q8_0_x8_rows(w, out, o0, o1);
 }
 
 }  // namespace
@@ -56,7 +63,7 @@ uint8_t* packed_weights::allocate(size_t n) {
 
 weight_view packed_weights::pack(const gguf_file& file, const std::string& name, const weight_view& w,
                                  bool own_file, thread_pool& pool) {
-    if (!weight_packing_enabled() || !q4_0_x8_packable(w)) return w;
+    if (!weight_packing_enabled() || !(q4_0_x8_packable(w) || q8_0_x8_packable(w))) return w;
     const gguf_tensor* t = file.find_tensor(name);
     LF_CHECK(t && t->data == w.data);
     const size_t rb = row_bytes(w.type, w.n_in), n = rb * static_cast<size_t>(w.n_out);
@@ -66,12 +73,12 @@ weight_view packed_weights::pack(const gguf_file& file, const std::string& name,
     uint8_t* const in_place = own_file ? file.writable_tensor(*t) : nullptr;
     uint8_t* const out = in_place ? in_place : allocate(n);
     auto pack_rows = [&](int64_t o0, int64_t o1) {
-        if (!in_place) return pack_q4_0_x8_rows(w, out, o0, o1);
+        if (!in_place) return pack_rows_of(w, out, o0, o1);
         std::vector<uint8_t> pair(2 * rb);
         for (int64_t o = o0; o < o1; o += 2) {
             const int64_t n_rows = std::min<int64_t>(2, w.n_out - o);
             std::memcpy(pair.data(), out + o * rb, n_rows * rb);
-            pack_q4_0_x8_rows({w.type, pair.data(), w.n_in, n_rows}, out + o * rb, 0, n_rows);
+            pack_rows_of({w.type, pair.data(), w.n_in, n_rows}, out + o * rb, 0, n_rows);
         }
     };
     // Tasks of about 1 MiB over the pool: new memory is mostly the first touch of its pages,
@@ -85,7 +92,7 @@ weight_view packed_weights::pack(const gguf_file& file, const std::string& name,
     else if (own_file) file.drop_tensor_pages(*t);
     bytes_ += n;
     ++matrices_;
-    return q4_0_x8_view(w, out);
+    return w.type == dtype::q4_0 ? q4_0_x8_view(w, out) : q8_0_x8_view(w, out);
 }
 
 }  // namespace lf

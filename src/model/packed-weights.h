@@ -1,7 +1,7 @@
-// q4_0 matrices repacked at load time for the AVX2 kernels (kernels/cpu/q4-x8.h), as llama.cpp
-// repacks weights for its CPU kernels. On the AVX2 level a packed q4_0 product takes about a
-// third fewer instructions per group, and a few activation rows stream their weights faster
-// (BENCHMARKS.md). The products have the same bits either way.
+// q4_0 and q8_0 matrices repacked at load time for the AVX2 kernels (kernels/cpu/q4-x8.h,
+// q8-x8.h), as llama.cpp repacks weights for its CPU kernels. On the AVX2 level a packed product
+// takes about a third fewer instructions per group, and a few activation rows stream their
+// weights faster (BENCHMARKS.md). The products have the same bits either way.
 //
 // From a mapped file, the packed copies go to anonymous memory on 2 MiB pages that this object
 // owns, and the file's pages under each packed tensor are given back, so memory use stays about
@@ -18,7 +18,7 @@
 
 namespace lf {
 
-// Whether models loaded from now on pack their q4_0 matrices: when the active kernel level is
+// Whether models loaded from now on pack their matrices: when the active kernel level is
 // avx2 (the one level that reads the packed layout), unless LEAPFROG_REPACK=0 in the
 // environment or set_weight_packing(false) was called.
 bool weight_packing_enabled();
@@ -31,7 +31,7 @@ public:
     packed_weights& operator=(packed_weights&&) = default;
 
     // The matrix `name` of `file` (w, its view) packed, when packing is enabled and w can be
-    // packed (q4_0, n_in a multiple of 256); otherwise w. own_file: nobody else reads the
+    // packed (q4_0 or q8_0, n_in a multiple of 256); otherwise w. own_file: nobody else reads the
     // file, so a copy in memory may be packed in place, and a mapped file's pages under the
     // tensor may be given back. The work is spread over pool.
     weight_view pack(const gguf_file& file, const std::string& name, const weight_view& w, bool own_file,

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/q4-x8.h"
+#include "kernels/cpu/q8-x8.h"
 #include "quant/quant.h"
 
 namespace lf {
@@ -47,14 +48,16 @@ std::vector<float> weight_loader::vec(const std::string& name, int64_t n) const 
 }
 
 void dequantize_matrix_row(const weight_view& w, int64_t row, float* out) {
-    if (w.layout == weight_layout::q4_0_x8) {
-        std::vector<block_q4_0> blocks(static_cast<size_t>(w.n_in / qk4_0));
-        unpack_q4_0_x8_row(w, row, blocks.data());
+    const size_t rb = row_bytes(w.type, w.n_in);
+    if (w.layout != weight_layout::gguf) {
+        thread_local std::vector<uint8_t> blocks;  // the row back in the GGUF layout
+        blocks.resize(rb);
+        if (w.layout == weight_layout::q4_0_x8) unpack_q4_0_x8_row(w, row, reinterpret_cast<block_q4_0*>(blocks.data()));
+        else unpack_q8_0_x8_row(w, row, reinterpret_cast<block_q8_0*>(blocks.data()));
         dequantize_row(w.type, blocks.data(), out, w.n_in);
         return;
     }
-    const uint8_t* p = static_cast<const uint8_t*>(w.data) + row * row_bytes(w.type, w.n_in);
-    dequantize_row(w.type, p, out, w.n_in);
+    dequantize_row(w.type, static_cast<const uint8_t*>(w.data) + row * rb, out, w.n_in);
 }
 
 }  // namespace lf

@@ -13,27 +13,20 @@
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/q4-x8.h"
 #include "quant/quant.h"
+
+#include "packed-layout-check.h"
 #include "random-matrix.h"
 
 namespace {
 
 using lf::cpu_isa;
 using lf::dtype;
+using lf::test::random_rows;
+using lf::test::same_bits;
 
 // q4_0 bytes [n_out, n_in] of rows with scales over four decades.
 std::vector<uint8_t> random_q4_0(int64_t n_in, int64_t n_out, std::mt19937& rng) {
     return lf::test::random_matrix(dtype::q4_0, n_in, n_out, 2.0f, rng);
-}
-
-std::vector<float> random_rows(int64_t n_rows, int64_t n_in, std::mt19937& rng) {
-    std::normal_distribution<float> dist(0.0f, 1.0f);
-    std::vector<float> x(static_cast<size_t>(n_rows * n_in));
-    for (auto& v : x) v = dist(rng);
-    return x;
-}
-
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 TEST(Q4x8, PackableShapes) {
@@ -95,39 +88,10 @@ TEST(Q4x8, PairsStayInPlace) {
 }
 
 // The packed layout gives the GGUF layout's bits on every level that reads it, through every
-// tile: 1-9 and 33 activation rows (one-row tiles, pair tiles of 1-4 rows, several passes), odd
-// and even weight row counts, and thread counts that cut the rows into different tasks.
+// tile (packed-layout-check.h).
 TEST(Q4x8, PackedGivesTheSameBits) {
     std::mt19937 rng(13);
-    std::vector<cpu_isa> levels = {cpu_isa::scalar};
-    if (lf::isa_supported(cpu_isa::avx2)) levels.push_back(cpu_isa::avx2);
-    lf::thread_pool pools[] = {lf::thread_pool(1), lf::thread_pool(2), lf::thread_pool(3)};
-    for (int64_t n_in : {256, 768, 1536})
-        for (int64_t n_out : {1, 2, 3, 7, 64, 97}) {
-            const std::vector<uint8_t> plain = random_q4_0(n_in, n_out, rng);
-            std::vector<uint8_t> packed(plain.size());
-            const lf::weight_view wg{dtype::q4_0, plain.data(), n_in, n_out};
-            const lf::weight_view wp = lf::pack_q4_0_x8(wg, packed.data());
-            for (int64_t n_rows : {1, 2, 3, 4, 5, 6, 7, 8, 9, 33}) {
-                if (n_in == 1536 && n_rows > 9) continue;
-                const std::vector<float> x = random_rows(n_rows, n_in, rng);
-                std::vector<float> y_ref(static_cast<size_t>(n_rows * n_out));
-                lf::matmul_reference(wg, x.data(), n_rows, y_ref.data());
-                for (cpu_isa isa : levels)
-                    for (lf::thread_pool& pool : pools) {
-                        std::vector<float> yg(y_ref.size()), yp(y_ref.size());
-                        lf::matmul_isa(isa, wg, x.data(), n_rows, yg.data(), pool);
-                        lf::matmul_isa(isa, wp, x.data(), n_rows, yp.data(), pool);
-                        const std::string at = std::string(lf::isa_name(isa)) + " " + std::to_string(n_in) + "x" +
-                                               std::to_string(n_out) + " rows " + std::to_string(n_rows) +
-                                               " threads " + std::to_string(pool.size());
-                        EXPECT_TRUE(same_bits(yg, yp)) << at;
-                        if (isa == cpu_isa::scalar) {
-                            EXPECT_TRUE(same_bits(yp, y_ref)) << at;
-                        }
-                    }
-            }
-        }
+    lf::test::expect_packed_same_bits(dtype::q4_0, lf::pack_q4_0_x8, rng);
 }
 
 // A packed matrix in a multi-part call: each part keeps its own bits.
@@ -150,28 +114,9 @@ TEST(Q4x8, PackedPartsInOneCall) {
     EXPECT_TRUE(same_bits(yb, yb1));
 }
 
-// Levels that cannot read the packed layout, and selected-row products (whose one-row views
-// assume the GGUF layout), refuse it with a message instead of computing garbage.
 TEST(Q4x8, PackedIsRefusedWhereItCannotBeRead) {
     std::mt19937 rng(15);
-    lf::thread_pool pool(1);
-    const int64_t n_in = 256, n_out = 4;
-    const std::vector<uint8_t> plain = random_q4_0(n_in, n_out, rng);
-    std::vector<uint8_t> packed(plain.size());
-    const lf::weight_view wp = lf::pack_q4_0_x8({dtype::q4_0, plain.data(), n_in, n_out}, packed.data());
-    const std::vector<float> x = random_rows(1, n_in, rng);
-    std::vector<float> y(n_out);
-    const int32_t ids[2] = {0, 3};
-    EXPECT_THROW(lf::matmul_rows(wp, ids, 2, x.data(), y.data(), pool), lf::error);
-    for (cpu_isa isa : {cpu_isa::avx512, cpu_isa::neon})
-        if (lf::isa_supported(isa)) {
-            EXPECT_THROW(lf::matmul_isa(isa, wp, x.data(), 1, y.data(), pool), lf::error);
-        }
-    // A packed view whose n_in is not a whole number of groups is malformed.
-    EXPECT_DEATH_IF_SUPPORTED(
-        lf::matmul_isa(cpu_isa::scalar, {dtype::q4_0, packed.data(), 224, 1, lf::weight_layout::q4_0_x8}, x.data(), 1,
-                       y.data(), pool),
-        "");
+    lf::test::expect_packed_refused(dtype::q4_0, lf::weight_layout::q4_0_x8, lf::pack_q4_0_x8, rng);
 }
 
 }  // namespace

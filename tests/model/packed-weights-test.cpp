@@ -1,10 +1,11 @@
-// Packing q4_0 matrices for the AVX2 kernels at load time (model/packed-weights.h) changes no
-// result: a target and its assistant loaded with and without packing give the same logits,
-// hidden states and drafts to the bit, whether the files are mapped or read into memory (where
-// the pages under packed tensors are given back).
+// Packing q4_0 and q8_0 matrices for the AVX2 kernels at load time (model/packed-weights.h)
+// changes no result: a target and its assistant loaded with and without packing give the same
+// logits, hidden states and drafts to the bit, whether the files are mapped or read into memory
+// (where the pages under packed tensors are given back).
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,12 @@
 #include "kernels/cpu/matmul.h"
 #include "model/gemma4-assistant.h"
 #include "model/gemma4.h"
+#include "kernels/cpu/q4-x8.h"
+#include "kernels/cpu/q8-x8.h"
 #include "model/packed-weights.h"
+#include "model/weights.h"
+
+#include "../kernels/random-matrix.h"
 
 namespace {
 
@@ -45,14 +51,15 @@ run_result run(const std::string& target_path, const std::string& head_path, fil
     return r;
 }
 
-// q4_0 matrices with rows of whole groups (256 elements), other than the tables the models look
-// rows up in.
-int packable_matrices(const std::string& path) {
+// q4_0 and q8_0 matrices with rows of whole groups (256 elements), other than the tables the
+// models look rows up in; the target's tied embedding (its LM head) is packed too.
+int packable_matrices(const std::string& path, bool is_target) {
     const gguf_file f = gguf_file::open(path);
     int n = 0;
-    for (const gguf_tensor& t : f.tensors)
-        n += t.type == dtype::q4_0 && t.ne.size() == 2 && t.ne[0] % 256 == 0 && t.name != "token_embd.weight" &&
-             t.name != "per_layer_token_embd.weight";
+    for (const gguf_tensor& t : f.tensors) {
+        const bool lookup_only = t.name == "per_layer_token_embd.weight" || (t.name == "token_embd.weight" && !is_target);
+        n += (t.type == dtype::q4_0 || t.type == dtype::q8_0) && t.ne.size() == 2 && t.ne[0] % 256 == 0 && !lookup_only;
+    }
     return n;
 }
 
@@ -80,8 +87,9 @@ TEST(PackedWeights, SameBitsWithAndWithoutPacking) {
         const run_result packed = run(target.path, head.path, how, pool);
         const char* mode = how == file_load::map ? "mapped" : "copied";
         if (active_isa() == cpu_isa::avx2) {
-            // Every q4_0 matrix of both files but the two lookup tables.
-            EXPECT_EQ(packed.packed_matrices, packable_matrices(target.path) + packable_matrices(head.path)) << mode;
+            // Every q4_0 and q8_0 matrix of both files but the lookup tables.
+            EXPECT_EQ(packed.packed_matrices, packable_matrices(target.path, true) + packable_matrices(head.path, false))
+                << mode;
             EXPECT_GT(packed.packed_bytes, size_t{10} << 20) << mode;
         } else {
             EXPECT_EQ(packed.packed_matrices, 0) << "only the avx2 level reads packed weights";
@@ -91,6 +99,25 @@ TEST(PackedWeights, SameBitsWithAndWithoutPacking) {
         EXPECT_TRUE(same_bits(packed.out.hidden, plain.out.hidden)) << mode;
         EXPECT_TRUE(same_bits(packed.draft.logits, plain.draft.logits)) << mode;
         EXPECT_TRUE(same_bits(packed.draft.h_next, plain.draft.h_next)) << mode;
+    }
+}
+
+// The tied embedding is packed with the LM head: a packed row looked up dequantizes as the GGUF
+// row does, for both packed layouts.
+TEST(PackedWeights, LookupsMatchTheGgufRow) {
+    std::mt19937 rng(22);
+    const int64_t n_in = 1536, n_out = 7;
+    for (dtype type : {dtype::q8_0, dtype::q4_0}) {
+        const std::vector<uint8_t> plain = test::random_matrix(type, n_in, n_out, 2.0f, rng);
+        std::vector<uint8_t> packed(plain.size());
+        const weight_view wg{type, plain.data(), n_in, n_out};
+        const weight_view wp = type == dtype::q8_0 ? pack_q8_0_x8(wg, packed.data()) : pack_q4_0_x8(wg, packed.data());
+        std::vector<float> a(n_in), b(n_in);
+        for (int64_t o = 0; o < n_out; ++o) {
+            dequantize_matrix_row(wg, o, a.data());
+            dequantize_matrix_row(wp, o, b.data());
+            EXPECT_TRUE(same_bits(a, b)) << traits(type).name << " row " << o;
+        }
     }
 }
 

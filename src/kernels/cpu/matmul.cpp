@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "kernels/cpu/matmul-impl.h"
 #include "kernels/cpu/q4-x8.h"
+#include "kernels/cpu/q8-x8.h"
 #include "quant/quant.h"
 
 #if defined(__aarch64__) && defined(__linux__)
@@ -114,13 +115,14 @@ float scalar_dot(const matmul_job& job, const uint8_t* wrow, int64_t r) {
 void scalar_dot_rows(const matmul_job& job, int64_t o0, int64_t o1) {
     const weight_view& w = job.w;
     const size_t rb = row_bytes(w.type, w.n_in);
-    thread_local std::vector<block_q4_0> unpacked;  // a packed row back in the GGUF layout
+    thread_local std::vector<uint8_t> unpacked;  // a packed row back in the GGUF layout
     for (int64_t o = o0; o < o1; ++o) {
         const auto* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
-        if (w.layout == weight_layout::q4_0_x8) {
-            unpacked.resize(static_cast<size_t>(w.n_in / qk4_0));
-            unpack_q4_0_x8_row(w, o, unpacked.data());
-            wrow = reinterpret_cast<const uint8_t*>(unpacked.data());
+        if (w.layout != weight_layout::gguf) {
+            unpacked.resize(rb);
+            if (w.layout == weight_layout::q4_0_x8) unpack_q4_0_x8_row(w, o, reinterpret_cast<block_q4_0*>(unpacked.data()));
+            else unpack_q8_0_x8_row(w, o, reinterpret_cast<block_q8_0*>(unpacked.data()));
+            wrow = unpacked.data();
         }
         for (int64_t r = 0; r < job.n_rows; ++r) job.y[r * w.n_out + o] = scalar_dot(job, wrow, r);
     }
@@ -184,15 +186,17 @@ void check_shapes(const weight_view& w, const float* x, int64_t n_rows, const fl
     LF_CHECK(w.n_in > 0 && w.n_out > 0 && n_rows >= 0);
     LF_CHECK(w.data != nullptr && (n_rows == 0 || (x != nullptr && y != nullptr)));
     LF_CHECK(w.n_in % traits(w.type).block_elems == 0);
-    LF_CHECK(w.layout == weight_layout::gguf || (w.type == dtype::q4_0 && w.n_in % k_q4_0_x8_group_elems == 0));
+    LF_CHECK(w.layout == weight_layout::gguf ||
+             (w.layout == weight_layout::q4_0_x8 && w.type == dtype::q4_0 && w.n_in % k_q4_0_x8_group_elems == 0) ||
+             (w.layout == weight_layout::q8_0_x8 && w.type == dtype::q8_0 && w.n_in % k_q8_0_x8_group_elems == 0));
     // Tile kernels address 16 rows with 32-bit offsets.
     LF_CHECK(row_bytes(w.type, w.n_in) < (size_t{1} << 27));
 }
 
-// Packed q4_0 rows are read by the avx2 kernels and, unpacked again, by the scalar ones.
+// Packed rows are read by the avx2 kernels and, unpacked again, by the scalar ones.
 void check_layout(const weight_view& w, cpu_isa isa) {
-    if (w.layout == weight_layout::q4_0_x8 && isa != cpu_isa::avx2 && isa != cpu_isa::scalar)
-        fail("matmul: q4_0 weights packed for avx2 cannot run on the {} level", isa_name(isa));
+    if (w.layout != weight_layout::gguf && isa != cpu_isa::avx2 && isa != cpu_isa::scalar)
+        fail("matmul: {} weights packed for avx2 cannot run on the {} level", traits(w.type).name, isa_name(isa));
 }
 
 bool is_block_type(dtype t) { return t == dtype::q8_0 || t == dtype::q4_0; }

@@ -10,13 +10,14 @@
 namespace lf {
 
 // How a matrix's bytes are arranged. gguf: as in the file. q4_0_x8: q4_0 rows repacked at load
-// time for the AVX2 kernels, in pairs of rows (q4-x8.h); the same size and the same products to
-// the bit, read only by the avx2 and scalar levels.
-enum class weight_layout : uint8_t { gguf, q4_0_x8 };
+// time for the AVX2 kernels, in pairs of rows (q4-x8.h); q8_0_x8: q8_0 rows repacked for them,
+// each row at its place (q8-x8.h). Packed layouts have the same size and give the same products
+// to the bit; only the avx2 and scalar levels read them.
+enum class weight_layout : uint8_t { gguf, q4_0_x8, q8_0_x8 };
 
 // A weight matrix: n_out rows, each of n_in elements of `type` (GGUF ne = {n_in, n_out}). In the
-// gguf layout row o starts at data + o * row_bytes(type, n_in); a q4_0_x8 pair of rows 2p, 2p + 1
-// fills the same bytes as in the gguf layout, interleaved.
+// gguf and q8_0_x8 layouts row o starts at data + o * row_bytes(type, n_in); a q4_0_x8 pair of
+// rows 2p, 2p + 1 fills the same bytes as in the gguf layout, interleaved.
 struct weight_view {
     dtype type = dtype::f32;
     const void* data = nullptr;
