@@ -28,10 +28,11 @@ constexpr size_t k_q8_0_x8_group_bytes = 272;   // 256 bytes of quants, 16 of sc
 // Whether a matrix can be packed: q8_0 in the GGUF layout with n_in a multiple of 256.
 bool q8_0_x8_packable(const weight_view& w);
 
-// Packs rows [o0, o1) of w (q8_0_x8_packable) into out (w's size) at their places; in may be
-// out for a single row packed through a copy.
-void pack_q8_0_x8_rows(const weight_view& w, uint8_t* out, int64_t o0, int64_t o1);
+// Packs w (q8_0_x8_packable) into out (w's size, row_bytes(q8_0, n_in) * n_out bytes) and
+// returns the view of the packed copy. pack_q8_0_x8_rows packs rows [o0, o1) only, so that
+// several threads can share a matrix.
 weight_view pack_q8_0_x8(const weight_view& w, uint8_t* out);
+void pack_q8_0_x8_rows(const weight_view& w, uint8_t* out, int64_t o0, int64_t o1);
 // The view of w packed at out (throws lf::error when w cannot be packed).
 weight_view q8_0_x8_view(const weight_view& w, const uint8_t* out);
 
