@@ -3,8 +3,6 @@
 #include <fmt/ranges.h>
 
 #include "core/error.h"
-#include "kernels/cpu/q4-x8.h"
-#include "kernels/cpu/q8-x8.h"
 #include "quant/quant.h"
 
 namespace lf {
@@ -48,16 +46,9 @@ std::vector<float> weight_loader::vec(const std::string& name, int64_t n) const 
 }
 
 void dequantize_matrix_row(const weight_view& w, int64_t row, float* out) {
-    const size_t rb = row_bytes(w.type, w.n_in);
-    if (w.layout != weight_layout::gguf) {
-        thread_local std::vector<uint8_t> blocks;  // the row back in the GGUF layout
-        blocks.resize(rb);
-        if (w.layout == weight_layout::q4_0_x8) unpack_q4_0_x8_row(w, row, reinterpret_cast<block_q4_0*>(blocks.data()));
-        else unpack_q8_0_x8_row(w, row, reinterpret_cast<block_q8_0*>(blocks.data()));
-        dequantize_row(w.type, blocks.data(), out, w.n_in);
-        return;
-    }
-    dequantize_row(w.type, static_cast<const uint8_t*>(w.data) + row * rb, out, w.n_in);
+    thread_local std::vector<uint8_t> unpacked;  // a packed row back in the GGUF layout
+    unpacked.resize(row_bytes(w.type, w.n_in));
+    dequantize_row(w.type, gguf_row(w, row, unpacked.data()), out, w.n_in);
 }
 
 }  // namespace lf

@@ -427,10 +427,10 @@ LF_AVX2 void q4_pair_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lane
 
 // The eight scales of a packed group (q4-x8.h) at p, as f32 lanes.
 LF_AVX2_INLINE __m256 x8_scales(const uint8_t* p) {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 128)));
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + k_q4_0_x8_scales_at)));
 }
 
-// A packed group at p: nibbles at p, scales at p + 128.
+// A packed group at p: nibbles at p, then its scales.
 LF_AVX2_INLINE void load_group_x8(const uint8_t* p, wgroup& g) {
     __m256i t[4];
     LF_UNROLL
@@ -528,7 +528,7 @@ LF_AVX2 void q8x8_tile(const uint8_t* w, size_t rb, int64_t nb, const q8_lanes<8
                 s[r] = t == 0 ? v : _mm256_add_epi32(s[r], v);
             }
         }
-        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 256)));
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + k_q8_0_x8_scales_at)));
         LF_UNROLL
         for (int r = 0; r < R; ++r)
             acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[r]), _mm256_mul_ps(dw, _mm256_load_ps(x[r * x_stride + i].d)), acc[r]);

@@ -116,14 +116,9 @@ void scalar_dot_rows(const matmul_job& job, int64_t o0, int64_t o1) {
     const weight_view& w = job.w;
     const size_t rb = row_bytes(w.type, w.n_in);
     thread_local std::vector<uint8_t> unpacked;  // a packed row back in the GGUF layout
+    unpacked.resize(rb);
     for (int64_t o = o0; o < o1; ++o) {
-        const auto* wrow = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * rb;
-        if (w.layout != weight_layout::gguf) {
-            unpacked.resize(rb);
-            if (w.layout == weight_layout::q4_0_x8) unpack_q4_0_x8_row(w, o, reinterpret_cast<block_q4_0*>(unpacked.data()));
-            else unpack_q8_0_x8_row(w, o, reinterpret_cast<block_q8_0*>(unpacked.data()));
-            wrow = unpacked.data();
-        }
+        const uint8_t* wrow = gguf_row(w, o, unpacked.data());
         for (int64_t r = 0; r < job.n_rows; ++r) job.y[r * w.n_out + o] = scalar_dot(job, wrow, r);
     }
 }
@@ -488,6 +483,16 @@ void matmul_reference(const weight_view& w, const float* x, int64_t n_rows, floa
         job.xq = xq.data();
     }
     cpu::scalar_dot_rows(job, 0, w.n_out);
+}
+
+const uint8_t* gguf_row(const weight_view& w, int64_t o, uint8_t* buf) {
+    switch (w.layout) {
+        case weight_layout::gguf:
+            return static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * row_bytes(w.type, w.n_in);
+        case weight_layout::q4_0_x8: unpack_q4_0_x8_row(w, o, reinterpret_cast<block_q4_0*>(buf)); break;
+        case weight_layout::q8_0_x8: unpack_q8_0_x8_row(w, o, reinterpret_cast<block_q8_0*>(buf)); break;
+    }
+    return buf;
 }
 
 }  // namespace lf

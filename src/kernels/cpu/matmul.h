@@ -57,6 +57,10 @@ void matmul_rows(const weight_view& w, const int32_t* ids, int64_t n_ids, const 
 // Single-threaded reference of the same product (scalar code only): the oracle for tests.
 void matmul_reference(const weight_view& w, const float* x, int64_t n_rows, float* y);
 
+// Row o of w in the GGUF layout: its bytes in w for the gguf layout, or the packed row unpacked
+// into buf (row_bytes(w.type, w.n_in) bytes), which is returned.
+const uint8_t* gguf_row(const weight_view& w, int64_t o, uint8_t* buf);
+
 // Which SIMD level the kernels run with on this CPU: "avx512", "avx2", "neon" or "scalar".
 const char* kernel_isa();
 

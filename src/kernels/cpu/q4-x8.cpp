@@ -5,12 +5,6 @@
 
 namespace lf {
 
-namespace {
-
-constexpr size_t k_scales_at = 128;  // bytes of nibbles before a group's scales (q4-x8.h)
-
-}  // namespace
-
 bool q4_0_x8_packable(const weight_view& w) { return x8::packable(w, dtype::q4_0); }
 
 q4_0_x8_row q4_0_x8_row_at(const weight_view& w, int64_t o) {
@@ -34,8 +28,8 @@ void pack_q4_0_x8_rows(const weight_view& w, uint8_t* out, int64_t o0, int64_t o
     for (int64_t o = o0; o < o1; ++o) {
         const auto* in = reinterpret_cast<const block_q4_0*>(static_cast<const uint8_t*>(w.data) + o * rb);
         const q4_0_x8_row row = q4_0_x8_row_at(packed, o);
-        for (int64_t g = 0; g < ng; ++g)  // row.first points into out
-            x8::pack_group<block_q4_0, k_scales_at>(in + 8 * g, const_cast<uint8_t*>(row.first) + g * row.stride);
+        uint8_t* const first = const_cast<uint8_t*>(row.first);  // row.first points into out
+        for (int64_t g = 0; g < ng; ++g) x8::pack_group<block_q4_0, k_q4_0_x8_scales_at>(in + 8 * g, first + g * row.stride);
     }
 }
 
@@ -49,7 +43,8 @@ void unpack_q4_0_x8_row(const weight_view& w, int64_t o, block_q4_0* out) {
     LF_CHECK(w.layout == weight_layout::q4_0_x8 && o >= 0 && o < w.n_out);
     const q4_0_x8_row row = q4_0_x8_row_at(w, o);
     const int64_t ng = w.n_in / k_q4_0_x8_group_elems;
-    for (int64_t g = 0; g < ng; ++g) x8::unpack_group<block_q4_0, k_scales_at>(row.first + g * row.stride, out + 8 * g);
+    for (int64_t g = 0; g < ng; ++g) 
+        x8::unpack_group<block_q4_0, k_q4_0_x8_scales_at>(row.first + g * row.stride, out + 8 * g);
 }
 
 }  // namespace lf

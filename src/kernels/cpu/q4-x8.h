@@ -25,6 +25,7 @@ namespace lf {
 
 constexpr int64_t k_q4_0_x8_group_elems = 256;  // 8 blocks of 32
 constexpr size_t k_q4_0_x8_group_bytes = 144;   // 128 bytes of nibbles, 16 of scales
+constexpr size_t k_q4_0_x8_scales_at = 128;     // where a group's scales start
 
 // Whether a matrix can be packed: q4_0 in the GGUF layout with n_in a multiple of 256.
 bool q4_0_x8_packable(const weight_view& w);

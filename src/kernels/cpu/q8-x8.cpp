@@ -5,12 +5,6 @@
 
 namespace lf {
 
-namespace {
-
-constexpr size_t k_scales_at = 256;  // bytes of quants before a group's scales (q8-x8.h)
-
-}  // namespace
-
 bool q8_0_x8_packable(const weight_view& w) { return x8::packable(w, dtype::q8_0); }
 
 weight_view q8_0_x8_view(const weight_view& w, const uint8_t* out) {
@@ -25,7 +19,7 @@ void pack_q8_0_x8_rows(const weight_view& w, uint8_t* out, int64_t o0, int64_t o
     for (int64_t o = o0; o < o1; ++o) {
         const auto* in = reinterpret_cast<const block_q8_0*>(static_cast<const uint8_t*>(w.data) + o * rb);
         for (int64_t g = 0; g < ng; ++g)
-            x8::pack_group<block_q8_0, k_scales_at>(in + 8 * g, out + o * rb + g * k_q8_0_x8_group_bytes);
+            x8::pack_group<block_q8_0, k_q8_0_x8_scales_at>(in + 8 * g, out + o * rb + g * k_q8_0_x8_group_bytes);
     }
 }
 
@@ -40,7 +34,7 @@ void unpack_q8_0_x8_row(const weight_view& w, int64_t o, block_q8_0* out) {
     const uint8_t* row = static_cast<const uint8_t*>(w.data) + o * row_bytes(dtype::q8_0, w.n_in);
     const int64_t ng = w.n_in / k_q8_0_x8_group_elems;
     for (int64_t g = 0; g < ng; ++g)
-        x8::unpack_group<block_q8_0, k_scales_at>(row + g * k_q8_0_x8_group_bytes, out + 8 * g);
+        x8::unpack_group<block_q8_0, k_q8_0_x8_scales_at>(row + g * k_q8_0_x8_group_bytes, out + 8 * g);
 }
 
 }  // namespace lf

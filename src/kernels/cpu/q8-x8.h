@@ -24,6 +24,7 @@ namespace lf {
 
 constexpr int64_t k_q8_0_x8_group_elems = 256;  // 8 blocks of 32
 constexpr size_t k_q8_0_x8_group_bytes = 272;   // 256 bytes of quants, 16 of scales
+constexpr size_t k_q8_0_x8_scales_at = 256;     // where a group's scales start
 
 // Whether a matrix can be packed: q8_0 in the GGUF layout with n_in a multiple of 256.
 bool q8_0_x8_packable(const weight_view& w);
