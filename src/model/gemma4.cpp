@@ -359,7 +359,12 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
     // (attend_partial_rows), which keeps every row's result independent of its batch.
     // Row r's keys are positions [key_lo(r), pos]; its chunks are key_lo / k_attn_chunk ..
     // pos / k_attn_chunk; partial (r, h, j) (j-th chunk of the row) is entry
-    // first_task[r] + h * chunks(r) + j.
+    // first_task[r] + j * nq + h: a task's outputs for a row are one run of entries. With the
+    // chunks of a head side by side instead (first_task[r] + h * chunks(r) + j), two cores
+    // wrote interleaved 1 KiB entries, and a 4-row task at depth 512 took 240-420 us on two
+    // threads against 150-170 us on one (aligning the buffer to cache lines did not help, so
+    // the hardware prefetches into the other core's entries are the likely cause;
+    // BENCHMARKS.md, "The attention's partial outputs laid out by chunk").
     const auto key_lo = [&](int r) { return sliding ? std::max(0, rows[r].pos - W + 1) : 0; };
     const auto first_chunk = [&](int r) { return key_lo(r) / k_attn_chunk; };
     // Entry index of each row's first (head, chunk). Reused, so no allocation per call; the tasks
@@ -400,12 +405,10 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
         for (int r = at.r0; r < at.r1; ++r) {
             const int first = std::max(key_lo(r), c0), last = std::min(rows[r].pos, c1);
             if (first > last) continue;  // the row has no key in this chunk
-            const int chunks = (first_task[r + 1] - first_task[r]) / nq;
             // Entry of (r, first head of the group, this chunk).
-            const int e0 = first_task[r] + at.kvh * group * chunks + (at.chunk - first_chunk(r));
+            const int e0 = first_task[r] + (at.chunk - first_chunk(r)) * nq + at.kvh * group;
             task_rows[n_rows++] = {&s_.q[((size_t)r * nq + at.kvh * group) * D], (size_t)D,
-                                   &s_.attn_acc[(size_t)e0 * D], (size_t)chunks * D, &s_.attn_parts[e0],
-                                   (size_t)chunks, first, last};
+                                   &s_.attn_acc[(size_t)e0 * D], (size_t)D, &s_.attn_parts[e0], 1, first, last};
             lo = std::min(lo, first);
             hi = std::max(hi, last);
         }
@@ -418,8 +421,8 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
     run_parallel(pool, n, [&](int64_t r, int) {
         const int chunks = (first_task[r + 1] - first_task[r]) / nq;
         for (int h = 0; h < nq; ++h) {
-            const int t0 = first_task[r] + h * chunks;
-            merge_partials(&s_.attn_parts[t0], &s_.attn_acc[(size_t)t0 * D], chunks, D, &s_.attn[(r * nq + h) * D]);
+            const int t0 = first_task[r] + h;
+            merge_partials(&s_.attn_parts[t0], &s_.attn_acc[(size_t)t0 * D], chunks, nq, D, &s_.attn[(r * nq + h) * D]);
         }
     });
 }

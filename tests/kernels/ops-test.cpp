@@ -336,7 +336,9 @@ TEST(Ops, RmsNormLevelsAreBitIdentical) {
     }
 }
 
-// Merging chunk partials (some of them empty) gives the scalar level's bits on every level.
+// Merging chunk partials (some of them empty) gives the scalar level's bits on every level, and
+// the same bits when the partials lie `stride` entries apart (the entries between them, NaN
+// here, are not read).
 TEST(Attention, MergeLevelsAreBitIdentical) {
     std::mt19937 rng(22);
     std::normal_distribution<float> nd(0.0f, 1.0f);
@@ -350,12 +352,24 @@ TEST(Attention, MergeLevelsAreBitIdentical) {
                 parts[1] = {-std::numeric_limits<float>::infinity(), 0.0f};  // a chunk with no key
                 for (int d = 0; d < head_dim; ++d) acc[head_dim + d] = 0.0f;
             }
+            const int stride = 3;
+            const float nan = std::numeric_limits<float>::quiet_NaN();
+            std::vector<lf::attn_partial> parts_apart(static_cast<size_t>(n) * stride, {nan, nan});
+            std::vector<float> acc_apart(static_cast<size_t>(n) * stride * head_dim, nan);
+            for (int i = 0; i < n; ++i) {
+                parts_apart[static_cast<size_t>(i) * stride] = parts[i];
+                std::copy_n(&acc[static_cast<size_t>(i) * head_dim], head_dim,
+                            &acc_apart[static_cast<size_t>(i) * stride * head_dim]);
+            }
             std::vector<float> want(head_dim), got(head_dim);
-            lf::cpu::merge_partials_isa(cpu_isa::scalar, parts.data(), acc.data(), n, head_dim, want.data());
+            lf::cpu::merge_partials_isa(cpu_isa::scalar, parts.data(), acc.data(), n, 1, head_dim, want.data());
             for (cpu_isa isa : supported_isas()) {
-                lf::cpu::merge_partials_isa(isa, parts.data(), acc.data(), n, head_dim, got.data());
+                lf::cpu::merge_partials_isa(isa, parts.data(), acc.data(), n, 1, head_dim, got.data());
                 ASSERT_EQ(std::memcmp(got.data(), want.data(), head_dim * 4), 0)
                     << lf::isa_name(isa) << " d=" << head_dim << " n=" << n;
+                lf::cpu::merge_partials_isa(isa, parts_apart.data(), acc_apart.data(), n, stride, head_dim, got.data());
+                ASSERT_EQ(std::memcmp(got.data(), want.data(), head_dim * 4), 0)
+                    << lf::isa_name(isa) << " d=" << head_dim << " n=" << n << " stride " << stride;
             }
         }
     }

@@ -73,8 +73,8 @@ namespace cpu {
 void attend_partial_rows_isa(cpu_isa isa, const attn_row* rows, int n_rows, int nh, const kv_span* spans, int n_spans,
                              int pos0, int head_dim) {
     LF_CHECK(n_rows >= 0 && n_rows <= k_attn_max_rows);
-    // Groups of at most 8 heads (AVX-512) or 4 (AVX2) per pass: a fixed split, so each head's
-    // work is always the same.
+    // Groups of at most 8 heads per pass over the keys: a fixed split, so each head's work is
+    // always the same.
 #if defined(__x86_64__)
     if (isa == cpu_isa::avx512 && head_dim % 16 == 0) {
         for (int h0 = 0; h0 < nh; h0 += 8)
@@ -82,8 +82,12 @@ void attend_partial_rows_isa(cpu_isa isa, const attn_row* rows, int n_rows, int 
         return;
     }
     if ((isa == cpu_isa::avx512 || isa == cpu_isa::avx2) && head_dim % 8 == 0) {
-        for (int h0 = 0; h0 < nh; h0 += 4)
-            attend_rows_avx2(rows, n_rows, h0, std::min(4, nh - h0), spans, n_spans, pos0, head_dim);
+        // Eight heads at a time where there are eight, otherwise up to four.
+        for (int h0 = 0; h0 < nh;) {
+            const int n = nh - h0 >= 8 ? 8 : std::min(4, nh - h0);
+            attend_rows_avx2(rows, n_rows, h0, n, spans, n_spans, pos0, head_dim);
+            h0 += n;
+        }
         return;
     }
 #endif
@@ -104,20 +108,23 @@ void attend_partial_heads_isa(cpu_isa isa, const float* q, int nh, size_t q_stri
     attend_partial_rows_isa(isa, &row, 1, nh, spans, n_spans, 0, head_dim);
 }
 
-void merge_partials_isa(cpu_isa isa, const attn_partial* parts, const float* acc, int n, int head_dim, float* out) {
+void merge_partials_isa(cpu_isa isa, const attn_partial* parts, const float* acc, int n, int stride, int head_dim,
+                        float* out) {
 #if defined(__x86_64__)
-    if (isa == cpu_isa::avx512 && head_dim % 16 == 0) return merge_partials_avx512(parts, acc, n, head_dim, out);
+    if (isa == cpu_isa::avx512 && head_dim % 16 == 0) return merge_partials_avx512(parts, acc, n, stride, head_dim, out);
     if ((isa == cpu_isa::avx512 || isa == cpu_isa::avx2) && head_dim % 8 == 0)
-        return merge_partials_avx2(parts, acc, n, head_dim, out);
+        return merge_partials_avx2(parts, acc, n, stride, head_dim, out);
 #endif
-    const float m = merge_max(parts, n);
+    const float m = merge_max(parts, n, stride);
     for (int d = 0; d < head_dim; ++d) out[d] = 0.f;
     float l = 0.f;
     for (int i = 0; i < n; ++i) {
-        if (parts[i].l == 0.f) continue;
-        const float c = std::exp(parts[i].m - m);
-        l += parts[i].l * c;
-        for (int d = 0; d < head_dim; ++d) out[d] += acc[i * head_dim + d] * c;
+        const attn_partial& p = parts[i * stride];
+        if (p.l == 0.f) continue;
+        const float c = std::exp(p.m - m);
+        l += p.l * c;
+        const float* a = acc + static_cast<size_t>(i) * stride * head_dim;
+        for (int d = 0; d < head_dim; ++d) out[d] += a[d] * c;
     }
     if (l > 0.f)
         for (int d = 0; d < head_dim; ++d) out[d] /= l;
@@ -145,8 +152,8 @@ void attend_partial_heads(const float* q, int nh, size_t q_stride, const kv_span
                                   parts, part_stride);
 }
 
-void merge_partials(const attn_partial* parts, const float* acc, int n, int head_dim, float* out) {
-    cpu::merge_partials_isa(active_isa(), parts, acc, n, head_dim, out);
+void merge_partials(const attn_partial* parts, const float* acc, int n, int stride, int head_dim, float* out) {
+    cpu::merge_partials_isa(active_isa(), parts, acc, n, stride, head_dim, out);
 }
 
 }  // namespace lf

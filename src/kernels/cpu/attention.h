@@ -51,7 +51,8 @@ void attend_partial_heads(const float* q, int nh, size_t q_stride, const kv_span
                           int count, int head_dim, float* acc, size_t acc_stride, attn_partial* parts,
                           size_t part_stride);
 
-// Merges partials (acc: f32 [n, head_dim]) into the normalised output f32 [head_dim].
-void merge_partials(const attn_partial* parts, const float* acc, int n, int head_dim, float* out);
+// Merges n partials into the normalised output f32 [head_dim]: partial i is parts[i * stride]
+// with its unnormalised output at acc + i * stride * head_dim.
+void merge_partials(const attn_partial* parts, const float* acc, int n, int stride, int head_dim, float* out);
 
 }  // namespace lf

@@ -4,6 +4,7 @@
 // loads/stores, so every element goes through the same instructions wherever it sits.
 #include "kernels/cpu/ops-impl.h"
 
+#include "core/error.h"
 #include "kernels/cpu/matmul-impl.h"  // LF_UNROLL
 
 #if defined(__x86_64__)
@@ -121,16 +122,18 @@ LF_AVX2 void rms_norm_avx2(const float* x, const float* w, float* y, int64_t n, 
     }
 }
 
-LF_AVX2 void merge_partials_avx2(const attn_partial* parts, const float* acc, int n, int head_dim, float* out) {
-    const float m = merge_max(parts, n);
+LF_AVX2 void merge_partials_avx2(const attn_partial* parts, const float* acc, int n, int stride, int head_dim,
+                                 float* out) {
+    const float m = merge_max(parts, n, stride);
     for (int d = 0; d < head_dim; d += 8) _mm256_storeu_ps(out + d, _mm256_setzero_ps());
     float l = 0.f;
     for (int i = 0; i < n; ++i) {
-        if (parts[i].l == 0.f) continue;
-        const float c = std::exp(parts[i].m - m);
-        l += parts[i].l * c;
+        const attn_partial& p = parts[i * stride];
+        if (p.l == 0.f) continue;
+        const float c = std::exp(p.m - m);
+        l += p.l * c;
         const __m256 cv = _mm256_set1_ps(c);
-        const float* a = acc + static_cast<size_t>(i) * head_dim;
+        const float* a = acc + static_cast<size_t>(i) * stride * head_dim;
         for (int d = 0; d < head_dim; d += 8)
             _mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_loadu_ps(out + d), _mm256_mul_ps(_mm256_loadu_ps(a + d), cv)));
     }
@@ -213,56 +216,74 @@ LF_AVX2_INLINE void value_tile(float* acc, size_t acc_stride, int dc, const floa
         for (int j = 0; j < C; ++j) _mm256_storeu_ps(acc + h * acc_stride + 8 * (dc + j), a[j][h]);
 }
 
-// Heads h0 .. h0 + NH - 1 of every row against the same keys. Blocks of 8 positions start at
-// multiples of 8; a block's key and value rows are loaded once from memory and then serve every
-// row whose keys it holds. A row's scores, softmax and value sums use only the lanes of its own
-// keys, always in the same lanes of the same blocks, so each head's sequence depends neither on
-// NH nor on the other rows (one head of one row is a group of one).
-template <int NH>
+// Heads h0 .. h0 + G * NH - 1 of every row against the same keys, in G groups of NH heads.
+// Blocks of 8 positions start at multiples of 8; a block's key and value rows are loaded once
+// from memory and then serve every row and head group whose keys it holds, while they are in
+// L1. The next block is requested into L2 a part at a time, a share before each (row, head
+// group) step of this one: requested all at once, or into L1, the cache lines came too late or
+// pushed this block out (BENCHMARKS.md, "The attention's keys and values requested ahead").
+// A row's scores, softmax and value sums use only the lanes of its own keys, always in the
+// same lanes of the same blocks, so each head's sequence depends neither on NH, G nor on the
+// other rows (one head of one row is a group of one).
+template <int NH, int G>
 LF_AVX2 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_span* spans, int n_spans, int pos0,
                          int head_dim) {
     constexpr int B = 8;  // keys per block
     const int nd = head_dim / 8;
-    attn_rows_state<NH> st(rows, n_rows, h0, head_dim);
+    attn_rows_state<NH * G> st(rows, n_rows, h0, head_dim);
     for (int b0 = st.first - st.first % B; b0 <= st.last; b0 += B) {
         const attn_block<B> blk(spans, n_spans, pos0, b0, st.first, st.last);
-        bool prefetched = false;
+        int n_steps = 0;  // (row, head group) steps that use this block
+        for (int r = 0; r < n_rows; ++r) {
+            int lo, hi;
+            if (block_lanes(b0, B, rows[r].first, rows[r].last, lo, hi)) n_steps += G;
+        }
+        const int n_next = blk.next_hi - blk.next_lo + 1;  // next block's keys to request (0 if none)
+        int step = 0, requested = 0;
         for (int r = 0; r < n_rows; ++r) {
             int lo, hi;
             if (!block_lanes(b0, B, rows[r].first, rows[r].last, lo, hi)) continue;
             const attn_row row = rows[r];  // a copy: its fields stay in registers
-            const float* q = row.q + h0 * row.q_stride;
-            alignas(32) float s[NH][B];
-            float bm[NH];
-            for (int h = 0; h < NH; ++h) bm[h] = -std::numeric_limits<float>::infinity();
-            if (!prefetched)
-                for (int i = blk.next_lo; i <= blk.next_hi; ++i) prefetch_row_pair(blk.next_k[i], blk.next_v[i], head_dim);
-            prefetched = true;
-            // Two keys per pass (the last one alone when the count is odd).
-            int i = lo;
-            for (; i + 1 <= hi; i += 2) score_keys<NH, 2>(q, row.q_stride, blk.k_rows + i, nd, s, i, bm);
-            if (i == hi) score_keys<NH, 1>(q, row.q_stride, blk.k_rows + i, nd, s, i, bm);
             const __m256i valid = _mm256_andnot_si256(tail_mask(lo), tail_mask(hi + 1));
-            float c[NH];
-            LF_UNROLL
-            for (int h = 0; h < NH; ++h) {
-                for (int i = 0; i < B; ++i)
-                    if (i < lo || i > hi) s[h][i] = -std::numeric_limits<float>::infinity();
-                const float m_new = std::max(st.m[r][h], bm[h]);
-                c[h] = st.m[r][h] == -std::numeric_limits<float>::infinity()
-                           ? 0.0f
-                           : _mm256_cvtss_f32(exp8(_mm256_set1_ps(st.m[r][h] - m_new)));
-                const __m256 p = _mm256_and_ps(_mm256_castsi256_ps(valid),
-                                               exp8(_mm256_sub_ps(_mm256_load_ps(s[h]), _mm256_set1_ps(m_new))));
-                _mm256_store_ps(s[h], p);
-                st.l[r][h] = st.l[r][h] * c[h] + hsum(p);
-                st.m[r][h] = m_new;
+            for (int g = 0; g < G; ++g) {
+                for (const int upto = n_next * ++step / n_steps; requested < upto; ++requested)
+                    prefetch_row_pair_l2(blk.next_k[blk.next_lo + requested], blk.next_v[blk.next_lo + requested],
+                                         head_dim);
+                const int hg = h0 + g * NH;  // the group's first head
+                float* const m_run = st.m[r] + g * NH;
+                float* const l_run = st.l[r] + g * NH;
+                const float* q = row.q + hg * row.q_stride;
+                alignas(32) float s[NH][B];
+                float bm[NH];
+                for (int h = 0; h < NH; ++h) bm[h] = -std::numeric_limits<float>::infinity();
+                // Three keys per pass (twelve accumulators: 7 loads per 12 FMAs, where pairs of
+                // keys took 6 per 8), then the last two or one.
+                int i = lo;
+                for (; i + 2 <= hi; i += 3) score_keys<NH, 3>(q, row.q_stride, blk.k_rows + i, nd, s, i, bm);
+                if (i + 1 == hi) score_keys<NH, 2>(q, row.q_stride, blk.k_rows + i, nd, s, i, bm);
+                if (i == hi) score_keys<NH, 1>(q, row.q_stride, blk.k_rows + i, nd, s, i, bm);
+                float c[NH];
+                LF_UNROLL
+                for (int h = 0; h < NH; ++h) {
+                    for (int i = 0; i < B; ++i)
+                        if (i < lo || i > hi) s[h][i] = -std::numeric_limits<float>::infinity();
+                    const float m_new = std::max(m_run[h], bm[h]);
+                    c[h] = m_run[h] == -std::numeric_limits<float>::infinity()
+                               ? 0.0f
+                               : _mm256_cvtss_f32(exp8(_mm256_set1_ps(m_run[h] - m_new)));
+                    const __m256 p = _mm256_and_ps(_mm256_castsi256_ps(valid),
+                                                   exp8(_mm256_sub_ps(_mm256_load_ps(s[h]), _mm256_set1_ps(m_new))));
+                    _mm256_store_ps(s[h], p);
+                    l_run[h] = l_run[h] * c[h] + hsum(p);
+                    m_run[h] = m_new;
+                }
+                float* acc = row.acc + hg * row.acc_stride;
+                // Three value chunks per pass, as the keys above, then the last two or one.
+                int dc = 0;
+                for (; dc + 3 <= nd; dc += 3) value_tile<NH, 3>(acc, row.acc_stride, dc, c, blk.v_rows, lo, hi, s);
+                if (dc + 2 == nd) value_tile<NH, 2>(acc, row.acc_stride, dc, c, blk.v_rows, lo, hi, s);
+                if (dc + 1 == nd) value_tile<NH, 1>(acc, row.acc_stride, dc, c, blk.v_rows, lo, hi, s);
             }
-            float* acc = row.acc + h0 * row.acc_stride;
-            // Two value chunks per pass (the last one alone when their count is odd).
-            int dc = 0;
-            for (; dc + 2 <= nd; dc += 2) value_tile<NH, 2>(acc, row.acc_stride, dc, c, blk.v_rows, lo, hi, s);
-            if (dc < nd) value_tile<NH, 1>(acc, row.acc_stride, dc, c, blk.v_rows, lo, hi, s);
         }
     }
     st.finish(rows, n_rows, h0);
@@ -273,10 +294,12 @@ LF_AVX2 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_span
 void attend_rows_avx2(const attn_row* rows, int n_rows, int h0, int nh, const kv_span* spans, int n_spans, int pos0,
                       int head_dim) {
     switch (nh) {
-        case 1: return attend_rows<1>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
-        case 2: return attend_rows<2>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
-        case 3: return attend_rows<3>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
-        default: return attend_rows<4>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
+        case 1: return attend_rows<1, 1>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
+        case 2: return attend_rows<2, 1>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
+        case 3: return attend_rows<3, 1>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
+        case 4: return attend_rows<4, 1>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
+        case 8: return attend_rows<4, 2>(rows, n_rows, h0, spans, n_spans, pos0, head_dim);
+        default: LF_CHECK(!"attend_rows_avx2 takes 1-4 or 8 heads");
     }
 }
 

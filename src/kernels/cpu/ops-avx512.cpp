@@ -139,16 +139,18 @@ LF_AVX512 void rms_norm_avx512(const float* x, const float* w, float* y, int64_t
     }
 }
 
-LF_AVX512 void merge_partials_avx512(const attn_partial* parts, const float* acc, int n, int head_dim, float* out) {
-    const float m = merge_max(parts, n);
+LF_AVX512 void merge_partials_avx512(const attn_partial* parts, const float* acc, int n, int stride, int head_dim,
+                                     float* out) {
+    const float m = merge_max(parts, n, stride);
     for (int d = 0; d < head_dim; d += 16) _mm512_storeu_ps(out + d, _mm512_setzero_ps());
     float l = 0.f;
     for (int i = 0; i < n; ++i) {
-        if (parts[i].l == 0.f) continue;
-        const float c = std::exp(parts[i].m - m);
-        l += parts[i].l * c;
+        const attn_partial& p = parts[i * stride];
+        if (p.l == 0.f) continue;
+        const float c = std::exp(p.m - m);
+        l += p.l * c;
         const __m512 cv = _mm512_set1_ps(c);
-        const float* a = acc + static_cast<size_t>(i) * head_dim;
+        const float* a = acc + static_cast<size_t>(i) * stride * head_dim;
         for (int d = 0; d < head_dim; d += 16)
             _mm512_storeu_ps(out + d, _mm512_add_ps(_mm512_loadu_ps(out + d), _mm512_mul_ps(_mm512_loadu_ps(a + d), cv)));
     }

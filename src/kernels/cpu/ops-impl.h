@@ -19,7 +19,8 @@ namespace lf::cpu {
 
 // Level-explicit versions of the public ops (isa must be supported).
 void rms_norm_isa(cpu_isa isa, const float* x, const float* w, float* y, int64_t n, float eps);
-void merge_partials_isa(cpu_isa isa, const attn_partial* parts, const float* acc, int n, int head_dim, float* out);
+void merge_partials_isa(cpu_isa isa, const attn_partial* parts, const float* acc, int n, int stride, int head_dim,
+                        float* out);
 void gelu_tanh_isa(cpu_isa isa, float* x, int64_t n);
 void gelu_mul_isa(cpu_isa isa, float* gate, const float* up, int64_t n);
 void softcap_isa(cpu_isa isa, float* x, int64_t n, float cap);
@@ -44,17 +45,17 @@ inline float rms_scale_from_parts(const double part[8], const float* x, int64_t 
 // merge_partials on every level: m = the largest partial maximum; then for each non-empty
 // partial in order, c = exp(m_i - m) (the C library's exp), l += l_i * c, out += acc_i * c
 // (a multiply, then an add: no fused multiply-add), and finally out /= l when l > 0.
-inline float merge_max(const attn_partial* parts, int n) {
+inline float merge_max(const attn_partial* parts, int n, int stride) {
     float m = -std::numeric_limits<float>::infinity();
-    for (int i = 0; i < n; ++i) m = std::max(m, parts[i].m);
+    for (int i = 0; i < n; ++i) m = std::max(m, parts[i * stride].m);
     return m;
 }
 
 #if defined(__x86_64__)
 void rms_norm_avx512(const float* x, const float* w, float* y, int64_t n, float eps);
 void rms_norm_avx2(const float* x, const float* w, float* y, int64_t n, float eps);
-void merge_partials_avx512(const attn_partial* parts, const float* acc, int n, int head_dim, float* out);
-void merge_partials_avx2(const attn_partial* parts, const float* acc, int n, int head_dim, float* out);
+void merge_partials_avx512(const attn_partial* parts, const float* acc, int n, int stride, int head_dim, float* out);
+void merge_partials_avx2(const attn_partial* parts, const float* acc, int n, int stride, int head_dim, float* out);
 // Heads h0 .. h0 + nh - 1 of every row (the caller splits larger groups: nh <= 8 for AVX-512,
 // nh <= 4 for AVX2).
 void attend_rows_avx512(const attn_row* rows, int n_rows, int h0, int nh, const kv_span* spans, int n_spans, int pos0,
@@ -164,6 +165,15 @@ inline void prefetch_row_pair(const float* k, const float* v, int head_dim) {
     for (int d = 0; d < head_dim; d += 16) {
         __builtin_prefetch(k + d, 0, 3);
         __builtin_prefetch(v + d, 0, 3);
+    }
+}
+
+// The same into L2 (prefetcht2), leaving L1 to the block being worked on: with head_dim 512 a
+// block of 8 keys and values fills a 32 KiB L1 by itself.
+inline void prefetch_row_pair_l2(const float* k, const float* v, int head_dim) {
+    for (int d = 0; d < head_dim; d += 16) {
+        __builtin_prefetch(k + d, 0, 1);
+        __builtin_prefetch(v + d, 0, 1);
     }
 }
 
