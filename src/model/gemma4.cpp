@@ -359,14 +359,16 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
     // (attend_partial_rows), which keeps every row's result independent of its batch.
     // Row r's keys are positions [key_lo(r), pos]; its chunks are key_lo / k_attn_chunk ..
     // pos / k_attn_chunk; partial (r, h, j) (j-th chunk of the row) is entry
-    // first_task[r] + j * nq + h: a task's outputs for a row are one run of entries. With the
-    // chunks of a head side by side instead (first_task[r] + h * chunks(r) + j), two cores
-    // wrote interleaved 1 KiB entries, and a 4-row task at depth 512 took 240-420 us on two
-    // threads against 150-170 us on one (aligning the buffer to cache lines did not help, so
-    // the hardware prefetches into the other core's entries are the likely cause;
-    // BENCHMARKS.md, "The attention's partial outputs laid out by chunk").
+    // first_task[r] + j * run + h, where a run is nq entries and at least 4 KiB of unused ones:
+    // a task writes one run per row, apart from the runs other cores write. With the chunks of a
+    // head side by side instead (first_task[r] + h * chunks(r) + j), two cores wrote interleaved
+    // 1 KiB entries, and a 4-row task at depth 512 took 240-420 us on two threads against
+    // 150-170 us on one; adjacent runs still cost 10% (BENCHMARKS.md, "The attention's partial
+    // outputs laid out by chunk"). Aligning the buffer to cache lines did not help, so hardware
+    // prefetches into the other core's entries are the likely cause.
     const auto key_lo = [&](int r) { return sliding ? std::max(0, rows[r].pos - W + 1) : 0; };
     const auto first_chunk = [&](int r) { return key_lo(r) / k_attn_chunk; };
+    const int run = nq + (4096 / (int)sizeof(float) + D - 1) / D;  // entries of one (row, chunk)
     // Entry index of each row's first (head, chunk). Reused, so no allocation per call; the tasks
     // below run on other threads, so they must reach it through this reference, not by name.
     thread_local std::vector<int> first_task_buffer;
@@ -374,7 +376,7 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
     first_task.assign(n + 1, 0);
     for (int r = 0; r < n; ++r) {
         const int chunks = rows[r].pos / k_attn_chunk - first_chunk(r) + 1;
-        first_task[r + 1] = first_task[r] + nq * chunks;
+        first_task[r + 1] = first_task[r] + run * chunks;
     }
     const int n_entries = first_task[n];
     s_.attn_parts.resize(n_entries);
@@ -406,7 +408,7 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
             const int first = std::max(key_lo(r), c0), last = std::min(rows[r].pos, c1);
             if (first > last) continue;  // the row has no key in this chunk
             // Entry of (r, first head of the group, this chunk).
-            const int e0 = first_task[r] + (at.chunk - first_chunk(r)) * nq + at.kvh * group;
+            const int e0 = first_task[r] + (at.chunk - first_chunk(r)) * run + at.kvh * group;
             task_rows[n_rows++] = {&s_.q[((size_t)r * nq + at.kvh * group) * D], (size_t)D,
                                    &s_.attn_acc[(size_t)e0 * D], (size_t)D, &s_.attn_parts[e0], 1, first, last};
             lo = std::min(lo, first);
@@ -419,10 +421,10 @@ void gemma4_model::attention_layer(int il, const batch_row* rows, int n, kv_cach
     });
     // One task per row: a head's merge is a few microseconds, less than handing it to a thread.
     run_parallel(pool, n, [&](int64_t r, int) {
-        const int chunks = (first_task[r + 1] - first_task[r]) / nq;
+        const int chunks = (first_task[r + 1] - first_task[r]) / run;
         for (int h = 0; h < nq; ++h) {
             const int t0 = first_task[r] + h;
-            merge_partials(&s_.attn_parts[t0], &s_.attn_acc[(size_t)t0 * D], chunks, nq, D, &s_.attn[(r * nq + h) * D]);
+            merge_partials(&s_.attn_parts[t0], &s_.attn_acc[(size_t)t0 * D], chunks, run, D, &s_.attn[(r * nq + h) * D]);
         }
     });
 }
