@@ -219,9 +219,10 @@ LF_AVX2_INLINE void value_tile(float* acc, size_t acc_stride, int dc, const floa
 // Heads h0 .. h0 + G * NH - 1 of every row against the same keys, in G groups of NH heads.
 // Blocks of 8 positions start at multiples of 8; a block's key and value rows are loaded once
 // from memory and then serve every row and head group whose keys it holds, while they are in
-// L1. The next block is requested into L2 a part at a time, a share before each (row, head
-// group) step of this one: requested all at once, or into L1, the cache lines came too late or
-// pushed this block out (BENCHMARKS.md, "The attention's keys and values requested ahead").
+// L1. The next block is requested into L2 a share at a time, before each (row, head group)
+// step of this one: requested all at once the kernel ran as without requests, and into L1 the
+// next block pushed this one out (BENCHMARKS.md, "The attention's keys and values requested
+// ahead").
 // A row's scores, softmax and value sums use only the lanes of its own keys, always in the
 // same lanes of the same blocks, so each head's sequence depends neither on NH, G nor on the
 // other rows (one head of one row is a group of one).

@@ -57,7 +57,7 @@ void rms_norm_avx2(const float* x, const float* w, float* y, int64_t n, float ep
 void merge_partials_avx512(const attn_partial* parts, const float* acc, int n, int stride, int head_dim, float* out);
 void merge_partials_avx2(const attn_partial* parts, const float* acc, int n, int stride, int head_dim, float* out);
 // Heads h0 .. h0 + nh - 1 of every row (the caller splits larger groups: nh <= 8 for AVX-512,
-// nh <= 4 for AVX2).
+// nh of 1-4 or 8 for AVX2).
 void attend_rows_avx512(const attn_row* rows, int n_rows, int h0, int nh, const kv_span* spans, int n_spans, int pos0,
                         int head_dim);
 void attend_rows_avx2(const attn_row* rows, int n_rows, int h0, int nh, const kv_span* spans, int n_spans, int pos0,
