@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/huge-buffer.h"
+#include "core/median.h"
 #include "core/thread-pool.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
@@ -73,10 +74,6 @@ options parse(int argc, char** argv) {
     return o;
 }
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
 
 }  // namespace
 
@@ -138,7 +135,7 @@ int main(int argc, char** argv) {
                 });
                 if (rep > 0) secs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
             }
-            const double med = median(secs), best = *std::min_element(secs.begin(), secs.end());
+            const double med = lf::median(secs), best = *std::min_element(secs.begin(), secs.end());
             const double macs = 2.0 * R * H * opt.keys * D;
             std::printf("%-7s %-5s %12.1f %12.1f %14.1f\n", lf::isa_name(isa), cold ? "cold" : "hot", med * 1e6, best * 1e6,
                         macs / med * 1e-9);

@@ -27,6 +27,7 @@
 
 #include "core/dtype.h"
 #include "core/huge-buffer.h"
+#include "core/median.h"
 #include "core/thread-pool.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/q4-x8.h"
@@ -107,10 +108,6 @@ options parse(int argc, char** argv) {
     return o;
 }
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
 
 }  // namespace
 
@@ -178,7 +175,7 @@ int main(int argc, char** argv) {
                     const auto t1 = std::chrono::steady_clock::now();
                     if (rep >= 0) times.push_back(std::chrono::duration<double>(t1 - t0).count());
                 }
-                const double t = median(times);
+                const double t = lf::median(times);
                 const double t_min = *std::min_element(times.begin(), times.end());
                 if (n_rows == opt.rows.front()) t_one = t;
                 const double gbs = matrix_bytes / t / 1e9;

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/median.h"
 
 namespace lf {
 
@@ -35,12 +36,6 @@ double mean_of(const std::vector<double>& v) {
     return s / static_cast<double>(v.size());
 }
 
-double median_of(std::vector<double> v) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 uint64_t splitmix64(uint64_t& s) {
     uint64_t z = (s += 0x9E3779B97F4A7C15ull);
@@ -340,7 +335,7 @@ run_record run_one(const http_bench_options& opt, const std::string& model, cons
     run.aggregate_tok_s = run.wall_s > 0 ? static_cast<double>(run.total_completion_tokens) / run.wall_s : 0;
     run.single_stream_decode_tok_s = mean_of(decode);
     run.mean_ttft_ms = mean_of(ttft);
-    run.median_ttft_ms = median_of(ttft);
+    run.median_ttft_ms = median(ttft);
     run.mean_prefill_tok_s = mean_of(prefill);
     if (all_timings && run.errors < run.requests) {
         run.acceptance_source = "timings";

@@ -14,6 +14,7 @@
 
 #include "bench/http-bench.h"
 #include "bench/mem-bandwidth.h"
+#include "core/median.h"
 #include "core/error.h"
 #include "core/thread-pool.h"
 #include "kernels/cpu/matmul.h"
@@ -30,12 +31,6 @@ double ms_since(clock_type::time_point t0) {
     return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
 }
 
-double median(std::vector<double> v) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 // Layer index of a "blk.N.*" tensor name, or -1.
 int layer_of(const std::string& name) {

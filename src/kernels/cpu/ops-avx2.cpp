@@ -248,7 +248,7 @@ LF_AVX2 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_span
             const __m256i valid = _mm256_andnot_si256(tail_mask(lo), tail_mask(hi + 1));
             for (int g = 0; g < G; ++g) {
                 for (const int upto = n_next * ++step / n_steps; requested < upto; ++requested)
-                    prefetch_row_pair_l2(blk.next_k[blk.next_lo + requested], blk.next_v[blk.next_lo + requested],
+                    prefetch_row_pair<1>(blk.next_k[blk.next_lo + requested], blk.next_v[blk.next_lo + requested],
                                          head_dim);
                 const int hg = h0 + g * NH;  // the group's first head
                 float* const m_run = st.m[r] + g * NH;

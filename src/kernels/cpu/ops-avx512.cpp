@@ -233,7 +233,7 @@ LF_AVX512 void attend_rows(const attn_row* rows, int n_rows, int h0, const kv_sp
                 for (int i0 = 0; i0 < B; i0 += TK) {
                     if (!prefetched)
                         for (int i = std::max(i0, blk.next_lo); i < i0 + TK && i <= blk.next_hi; ++i)
-                            prefetch_row_pair(blk.next_k[i], blk.next_v[i], head_dim);
+                            prefetch_row_pair<3>(blk.next_k[i], blk.next_v[i], head_dim);
                     __m512 a[TH][TK];
                     LF_UNROLL
                     for (int hh = 0; hh < TH; ++hh)
